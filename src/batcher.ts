@@ -1,0 +1,532 @@
+// The batching schedule of one transaction.
+//
+// `.insert()` on a builder of the transaction puts a QueuedInsert at the end
+// of the queue, synchronously; nothing is sent. The builder stays live, so
+// `.returning()`, `.onConflict()` and friends chained after it still count:
+// the builder is read when it is awaited, or at the flush if it never is.
+//
+// Awaiting a queued insert ("claiming" it) resolves:
+//   - without returning or onConflict: at once, with the pg Result plain knex
+//     would give. The row is written at the next flush; if it fails there, the
+//     flush fails and with it the transaction.
+//   - with returning of only the primary key the library pre-allocates: once
+//     ids are drawn. Id requests of one tick share one query (see `tick`).
+//   - with anything else: after the flush that writes the row.
+//
+// What happens in which tick:
+//   tick N       claims register what they wait for and schedule a job for the
+//                end of the tick, DataLoader-style: after the promise jobs of
+//                this tick and the process.nextTick callbacks they queue, so that
+//                `await Promise.all(rows.map(r => trx(t).insert(r).returning('*')))`
+//                claims every row before the job runs.
+//   end of tick  the job loads table metadata it lacks (one query), then either
+//                flushes, if some await needs the database to answer or the queue
+//                holds maxQueuedRows rows, or else draws the ids awaited (one query).
+//
+// The queue is also flushed before any other statement reaches the connection
+// (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
+// and before COMMIT (`finish`). All database work of a transaction runs one
+// task at a time through `exclusive`, in the order it was asked for.
+//
+// A flush takes the whole queue, drops inserts that were only compiled, runs
+// inserts that cannot be batched in their place, and for the rest: orders and
+// groups them (flush-plan.ts), gives ids to the rows that need them (one query),
+// writes each group's statements (statement-writer.ts) and hands each insert its
+// share of the answers (statement-results.ts).
+//
+// After a failed flush the transaction cannot commit: every later statement,
+// await and the commit reject with the first failure.
+import debug from 'debug';
+import { BatchInsertError, callSite, captureOrigin, failingRowIndex, type Origin } from './errors';
+import { type Group, planGroups } from './flush-plan';
+import { IdAllocator, StaleSequenceError } from './id-allocator';
+import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
+import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
+import type { FlushStats, ResolvedOptions } from './options';
+import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
+import { distributeResult, type Outcomes } from './statement-results';
+import { type FlushItem, knexKeyFor, type Statement, writeStatements } from './statement-writer';
+import { type Catalog, catalogFor, type TableMeta } from './table-metadata';
+
+const log = debug('knex-batch-inserts');
+
+/** How the batcher reaches the database: the transaction's connection, through knex. */
+export interface TransactionAccess {
+  client: KnexClient;
+  /** Runs SQL as knex runs its own statements (events, debug output), with the pg error's own message on failure. */
+  query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  /** Runs a builder exactly as knex would, without waiting for the queue. */
+  runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
+}
+
+/** An await of `.returning(<key>)` that ids alone may answer. */
+interface IdWaiter {
+  insert: QueuedInsert;
+  spec: InsertSpec;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A row without a key value, waiting for a pre-allocated one. */
+interface IdlessRow {
+  insert: QueuedInsert;
+  index: number;
+}
+
+const NO_ORIGIN: Origin = {};
+
+export class Batcher {
+  private queue: QueuedInsert[] = [];
+  private queuedRows = 0;
+  private idWaiters: IdWaiter[] = [];
+  private tickScheduled = false;
+  private work: Promise<unknown> = Promise.resolve();
+  private failure: unknown;
+  private closed = false;
+  private roundTrips = 0;
+  private readonly ids: IdAllocator;
+  private readonly catalog: Catalog;
+
+  constructor(
+    private readonly tx: TransactionAccess,
+    readonly options: ResolvedOptions,
+    private readonly parent?: Batcher,
+  ) {
+    this.ids = new IdAllocator(options.idBlock);
+    this.catalog = catalogFor(tx.client.config);
+  }
+
+  origin(below: (...args: never[]) => unknown): Origin {
+    return this.options.captureCallSites ? captureOrigin(below) : NO_ORIGIN;
+  }
+
+  /** `.insert()` was called on a builder of this transaction. */
+  enqueue(builder: QueryBuilderInternals, origin: Origin): void {
+    const previous = queuedInsertOf(builder);
+    if (previous?.state === 'queued' && !previous.claimed) previous.drop(); // knex replaced its values
+    this.push(new QueuedInsert(builder, origin));
+  }
+
+  /** An insert builder was awaited: answer it (see the schedule above), or let knex run it. */
+  claim(builder: QueryBuilderInternals, runInKnex: () => Promise<unknown>): Promise<unknown> {
+    if (this.closed) return runInKnex(); // knex reports the finished transaction
+    if (this.failure) return Promise.reject(this.failure);
+    try {
+      let insert = queuedInsertOf(builder);
+      if (insert && !insert.claimed && insert.state !== 'dropped') {
+        insert.claimed = true;
+        if (insert.state !== 'queued') return insert.wait(this.shapeOf(insert)); // already flushed, or on its way
+      } else {
+        // awaited a second time (knex runs it again), a clone, or attached with .transacting(trx)
+        insert = new QueuedInsert(builder, this.origin(this.claim));
+        checkInsertValues(builder._single.insert, insert.origin);
+        insert.claimed = true;
+        this.push(insert);
+      }
+      const reading = readInsert(builder, insert.origin);
+      insert.reading = reading;
+      if (!reading.batchable) {
+        insert.drop();
+        return runInKnex(); // after the queue: the connection hook flushes it first
+      }
+      return this.answer(insert, reading.spec);
+    } catch (error) {
+      queuedInsertOf(builder)?.drop();
+      return Promise.reject(error);
+    }
+  }
+
+  /** Flushes everything queued so far (the parent transaction's queue first). */
+  async flush(): Promise<FlushStats> {
+    await this.parent?.settle();
+    return this.exclusive(() => this.flushQueue());
+  }
+
+  /** Called before any other statement reaches the connection: the queue goes first. */
+  async settle(): Promise<void> {
+    await this.parent?.settle();
+    await this.exclusive(async () => {
+      if (this.queue.length > 0 || this.idWaiters.length > 0) await this.flushQueue();
+    });
+  }
+
+  /** Before COMMIT: everything queued is written, or the commit fails with the reason. */
+  async finish(): Promise<void> {
+    await this.settle();
+    this.closed = true;
+  }
+
+  /** The transaction rolls back: nothing queued is written, nothing more is sent. */
+  abandon(): void {
+    this.closed = true;
+    const error = new Error('knex-batch-inserts: the transaction was rolled back before this insert was written');
+    for (const insert of this.queue) insert.fail(error, 'dropped');
+    for (const waiter of this.idWaiters) waiter.reject(error);
+    this.queue = [];
+    this.idWaiters = [];
+  }
+
+  private push(insert: QueuedInsert): void {
+    linkBuilder(insert.builder, insert);
+    this.queue.push(insert);
+    const values = insert.builder._single.insert;
+    this.queuedRows += Array.isArray(values) ? values.length : 1;
+    if (this.queuedRows >= this.options.maxQueuedRows) this.scheduleTick();
+  }
+
+  private answer(insert: QueuedInsert, spec: InsertSpec): Promise<unknown> {
+    const shape = this.shapeOf(insert);
+    if (!spec.returning && !spec.conflict) {
+      if (this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(shape({ rowCount: spec.rows.length }));
+      this.scheduleTick(); // the queue is full: this await waits for the flush that empties it
+      return insert.wait(shape);
+    }
+    const answer = spec.returning?.length === 1 && !spec.conflict
+      ? new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }))
+      : insert.wait(shape);
+    this.scheduleTick();
+    return answer;
+  }
+
+  /** What an await of `insert` resolves to, given what the database answered: what plain knex resolves to. */
+  private shapeOf(insert: QueuedInsert): (outcome: InsertOutcome) => unknown {
+    return (outcome) => {
+      if ('response' in outcome) return outcome.response;
+      const spec = insert.spec!;
+      const response = spec.returning ? outcome.rows : insertResult(this.tx.client, outcome.rowCount);
+      return this.tx.client.postProcessResponse(response, spec.queryContext);
+    };
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    Promise.resolve().then(() =>
+      process.nextTick(() => {
+        this.tickScheduled = false;
+        this.exclusive(() => this.tick()).catch(() => undefined); // failures reach the awaits and the commit
+      }),
+    );
+  }
+
+  private async tick(): Promise<void> {
+    const needsFlush = () => this.queuedRows >= this.options.maxQueuedRows || this.queue.some((insert) => insert.awaited);
+    if (this.idWaiters.length > 0) {
+      await this.loadCatalog(this.idWaiters.map(({ spec }) => spec));
+      this.sortIdWaiters();
+    }
+    if (needsFlush()) await this.flushQueue();
+    else if (this.idWaiters.length > 0) await this.serveIdWaiters();
+  }
+
+  /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */
+  private sortIdWaiters(): void {
+    this.idWaiters = this.idWaiters.filter((waiter) => {
+      if (this.idsCanAnswer(waiter.spec)) return true;
+      waiter.insert.wait(this.shapeOf(waiter.insert)).then(waiter.resolve, waiter.reject);
+      return false;
+    });
+  }
+
+  private idsCanAnswer(spec: InsertSpec): boolean {
+    const meta = this.catalog.lookup(spec.table);
+    const key = meta?.generatedKey?.column;
+    return key !== undefined && !meta!.hasBeforeInsertTrigger && spec.columnName(spec.returning![0]) === key
+      && spec.rows.every((row) => !hasValue(spec, row, key));
+  }
+
+  /** Draws ids for the awaited inserts and every id-less row queued before them, in queue order. */
+  private async serveIdWaiters(): Promise<void> {
+    const waiters = this.idWaiters;
+    this.idWaiters = [];
+    try {
+      await this.retryOnStaleCatalog(() => {
+        const rows = this.rowsUpToLastWaiter(waiters);
+        return this.assignIds(rows, rows, true);
+      });
+      for (const waiter of waiters) waiter.resolve(this.idResponse(waiter));
+    } catch (error) {
+      throw this.fail(error, waiters);
+    }
+  }
+
+  /** For each table awaited: its id-less queued rows up to the last awaited one. */
+  private rowsUpToLastWaiter(waiters: readonly IdWaiter[]): Map<TableMeta, IdlessRow[]> {
+    this.readQueue();
+    const waiting = new Set(waiters.map(({ insert }) => insert));
+    const rows = new Map<TableMeta, IdlessRow[]>();
+    for (const [table, list] of this.idlessRows(this.queuedItems(this.queue))) {
+      const last = list.findLastIndex(({ insert }) => waiting.has(insert));
+      if (last !== -1) rows.set(table, list.slice(0, last + 1));
+    }
+    return rows;
+  }
+
+  private idResponse({ insert, spec }: IdWaiter): unknown {
+    const column = spec.columnName(spec.returning![0]);
+    return this.tx.client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
+  }
+
+  /**
+   * Reads the queued inserts never awaited, which may have been changed by
+   * calls chained after `.insert()`; returns what every live insert inserts.
+   */
+  private readQueue(): InsertSpec[] {
+    const specs: InsertSpec[] = [];
+    for (const insert of this.queue) {
+      if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
+      if (!insert.claimed) insert.reading = readInsert(insert.builder, insert.origin);
+      if (insert.spec) specs.push(insert.spec);
+    }
+    return specs;
+  }
+
+  /** The batchable ones among `inserts`, with their table's metadata. */
+  private queuedItems(inserts: readonly QueuedInsert[]): FlushItem[] {
+    return inserts.flatMap((insert) =>
+      insert.state === 'queued' || insert.state === 'flushing'
+        ? insert.spec ? [{ insert, spec: insert.spec, meta: this.catalog.lookup(insert.spec.table) }] : []
+        : []);
+  }
+
+  /**
+   * Rows without a key value, by table, in queue order, for tables whose key
+   * comes from a sequence and can be named in knex terms.
+   */
+  private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
+    const rows = new Map<TableMeta, IdlessRow[]>();
+    for (const { insert, spec, meta } of items) {
+      const key = meta?.generatedKey?.column;
+      if (key === undefined || knexKeyFor(spec, key) === undefined) continue;
+      spec.rows.forEach((row, index) => {
+        if (insert.ids[index] !== undefined || hasValue(spec, row, key)) return;
+        const list = rows.get(meta!);
+        if (list) list.push({ insert, index });
+        else rows.set(meta!, [{ insert, index }]);
+      });
+    }
+    return rows;
+  }
+
+  /**
+   * Gives ids to rows: from the pools first, then, for the tables in `needed`,
+   * drawn from their sequences in one query. Rows of other tables that the
+   * pools cannot serve keep their column default, assigned by the INSERT.
+   */
+  private async assignIds(idless: Map<TableMeta, IdlessRow[]>, needed: Map<TableMeta, IdlessRow[]>, grow: boolean): Promise<void> {
+    const give = (table: TableMeta, rows: IdlessRow[]) => {
+      const ids = this.ids.take(table, rows.length);
+      ids.forEach((id, i) => (rows[i].insert.ids[rows[i].index] = id));
+      return rows.slice(ids.length);
+    };
+    const requests = [];
+    for (const [table, rows] of idless) {
+      const rest = give(table, rows);
+      if (rest.length > 0 && needed.has(table)) requests.push({ table, count: rest.length, grow });
+    }
+    if (requests.length === 0) return;
+    await this.ids.fetch(requests, this.query);
+    for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
+  }
+
+  /** A sequence vanished since the catalog was read: read it again and redo `task` once. */
+  private async retryOnStaleCatalog<T>(task: () => Promise<T>): Promise<T> {
+    try {
+      return await task();
+    } catch (error) {
+      if (!(error instanceof StaleSequenceError)) throw error;
+      log('catalog out of date (%s), reloading', error.message);
+      this.catalog.forget();
+      await this.loadCatalog(this.readQueue());
+      return task();
+    }
+  }
+
+  private loadCatalog(specs: readonly InsertSpec[]): Promise<void> {
+    return this.catalog.load(specs.map((spec) => spec.table), this.query);
+  }
+
+  private query = (sql: string, bindings: readonly unknown[]) => {
+    if (this.closed) throw new Error('knex-batch-inserts: the transaction was rolled back');
+    this.roundTrips++;
+    return this.tx.query(sql, bindings);
+  };
+
+  private async flushQueue(): Promise<FlushStats> {
+    const started = performance.now();
+    const roundTripsBefore = this.roundTrips;
+    const stats: FlushStats = { groups: 0, rows: 0, statements: 0, roundTrips: 0, ms: 0 };
+    let inserts: QueuedInsert[] = [];
+    let waiters: IdWaiter[] = [];
+    try {
+      await this.loadCatalog(this.readQueue());
+      this.sortIdWaiters();
+      waiters = this.idWaiters;
+      this.idWaiters = [];
+      inserts = this.takeQueue();
+      const segments = await this.retryOnStaleCatalog(() => this.planWithIds(inserts, waiters));
+      for (const waiter of waiters) waiter.resolve(this.idResponse(waiter));
+      for (const segment of segments) {
+        if (segment instanceof QueuedInsert) {
+          await this.runInPlace(segment);
+          stats.statements++;
+        } else {
+          for (const group of segment) await this.writeGroup(group, stats);
+        }
+      }
+    } catch (error) {
+      throw this.fail(error, waiters, inserts);
+    }
+    stats.roundTrips = this.roundTrips - roundTripsBefore;
+    stats.ms = performance.now() - started;
+    if (stats.statements > 0) {
+      log('flush: %o', stats);
+      this.options.onFlush?.(stats);
+    }
+    return stats;
+  }
+
+  /** Takes the queue for a flush: inserts only compiled and never awaited are dropped. */
+  private takeQueue(): QueuedInsert[] {
+    const taken: QueuedInsert[] = [];
+    for (const insert of this.queue) {
+      if (insert.state !== 'queued') continue;
+      if (!insert.claimed && insert.compiled) {
+        insert.drop();
+        continue;
+      }
+      insert.state = 'flushing';
+      taken.push(insert);
+    }
+    this.queue = [];
+    this.queuedRows = 0;
+    return taken;
+  }
+
+  /**
+   * Splits the flush at inserts that run in place, plans the groups of each
+   * part, and gives ids to the rows that need them, all tables in one query.
+   * A table's id-less rows get ids when something depends on them: an await
+   * of its ids, results matched by key, or rows in several groups, where
+   * column defaults would number them in group order, not queue order.
+   */
+  private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[]): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
+    const segments: (Group<FlushItem>[] | QueuedInsert)[] = [];
+    const items = this.queuedItems(inserts);
+    let part: FlushItem[] = [];
+    let next = 0;
+    for (const insert of inserts) {
+      if (insert.spec) {
+        part.push(items[next++]);
+        continue;
+      }
+      if (part.length > 0) segments.push(planGroups(part));
+      segments.push(insert);
+      part = [];
+    }
+    if (part.length > 0) segments.push(planGroups(part));
+
+    const groupOf = new Map<QueuedInsert, Group<FlushItem>>();
+    for (const segment of segments) {
+      if (Array.isArray(segment)) for (const group of segment) for (const { insert } of group.inserts) groupOf.set(insert, group);
+    }
+    const idless = this.idlessRows(items);
+    const waiting = new Set(waiters.map(({ insert }) => insert));
+    const needed = new Map<TableMeta, IdlessRow[]>();
+    for (const [table, rows] of idless) {
+      const groups = new Set(rows.map(({ insert }) => groupOf.get(insert)!));
+      const matchesByKey = [...groups].some(({ inserts: [{ spec }] }) => spec.returning !== null || spec.conflict?.action === 'ignore');
+      if (groups.size > 1 || matchesByKey || rows.some(({ insert }) => waiting.has(insert))) needed.set(table, rows);
+    }
+    await this.assignIds(idless, needed, false);
+    return segments;
+  }
+
+  private async writeGroup(group: Group<FlushItem>, stats: FlushStats): Promise<void> {
+    const outcomes: Outcomes = new Map();
+    for (const statement of writeStatements(group, this.tx.client)) {
+      let result;
+      try {
+        result = await this.query(statement.sql, statement.bindings);
+      } catch (error) {
+        throw statementError(error, statement);
+      }
+      distributeResult(statement, result.rows, result.rowCount, outcomes);
+      stats.statements++;
+      stats.rows += result.rowCount ?? 0;
+    }
+    stats.groups++;
+    for (const { insert } of group.inserts) insert.succeed(outcomes.get(insert) ?? { rowCount: 0 });
+  }
+
+  private async runInPlace(insert: QueuedInsert): Promise<void> {
+    if (this.closed) throw new Error('knex-batch-inserts: the transaction was rolled back');
+    this.roundTrips++;
+    try {
+      insert.succeed({ rowCount: 0, response: await this.tx.runInPlace(insert.builder) });
+    } catch (error) {
+      throw new BatchInsertError(`knex-batch-inserts: an insert that ran on its own failed: ${messageOf(error)}`, { origin: insert.origin, cause: error });
+    }
+  }
+
+  /** Records the first failure and rejects everything waiting; returns the error to throw. */
+  private fail(error: unknown, waiters: readonly IdWaiter[], inserts: readonly QueuedInsert[] = []): unknown {
+    const failure = error instanceof BatchInsertError || this.closed
+      ? error
+      : new BatchInsertError(`knex-batch-inserts: flush failed: ${messageOf(error)}`, { cause: error });
+    this.failure ??= failure;
+    for (const waiter of [...waiters, ...this.idWaiters]) waiter.reject(failure);
+    for (const insert of inserts) if (insert.state === 'flushing') insert.fail(failure);
+    for (const insert of this.queue) if (insert.awaited) insert.fail(failure);
+    this.idWaiters = [];
+    return failure;
+  }
+
+  /** Runs database work one task at a time, in order; nothing runs after a failure or the end. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.work.then(() => {
+      if (this.failure) throw this.failure;
+      return task();
+    });
+    this.work = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
+  for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return true;
+  return false;
+}
+
+/** The pg Result plain knex resolves an insert without RETURNING to. */
+function insertResult(client: KnexClient, rowCount: number): unknown {
+  const { Result } = client.driver;
+  const result = typeof Result === 'function' ? new Result(undefined as unknown as string, undefined as unknown as typeof client.driver.types) : { rows: [], fields: [] };
+  return Object.assign(result, { command: 'INSERT', rowCount, oid: 0 });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The error of a failed statement, naming the insert (and its line) that queued the failing row, where known. */
+function statementError(error: unknown, statement: Statement): BatchInsertError {
+  const index = failingRowIndex(error, statement.sentRows, statement.valueOf);
+  const culprit = statement.rows[Math.max(index, 0)];
+  const { spec, insert } = culprit.item;
+  const detail = (error as { detail?: unknown }).detail;
+  const where = index >= 0
+    ? `row ${culprit.index} of the insert`
+    : `one of ${statement.rows.length} rows from ${new Set(statement.rows.map((r) => r.item.insert)).size} inserts; the first`;
+  const others = index >= 0 ? '' : otherCallSites(statement, insert.origin);
+  return new BatchInsertError(
+    `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}\n    at ${where}${others}`,
+    { origin: insert.origin, cause: error, table: spec.tableLabel },
+  );
+}
+
+function otherCallSites(statement: Statement, first: Origin): string {
+  const firstSite = callSite(first);
+  const sites = new Set(statement.rows.map(({ item }) => callSite(item.insert.origin)).filter((site) => site && site !== firstSite));
+  return sites.size > 0 ? ` (rows were also queued at ${[...sites].slice(0, 3).join(', ')}${sites.size > 3 ? ', ...' : ''})` : '';
+}

@@ -1,0 +1,97 @@
+// Pre-allocates primary keys from sequences: one query for every table that
+// needs ids at that moment, ids kept in a pool for the rest of the transaction.
+//
+// Pools live and die with one transaction. A pool kept across transactions
+// would hand out ids that collide after `TRUNCATE ... RESTART IDENTITY` or
+// `setval`, which test suites do all the time.
+import type { RunQuery, TableMeta } from './table-metadata';
+
+export interface IdBlockOptions {
+  /** Smallest block fetched once a transaction asks for ids a second time. */
+  min: number;
+  /** Largest block fetched at once: bounds the ids one transaction can leave unused. */
+  max: number;
+}
+
+export interface IdRequest {
+  table: TableMeta;
+  /** Ids wanted now, beyond what the pool holds. */
+  count: number;
+  /**
+   * The request comes from code awaiting ids one insert after another: fetch
+   * a block that grows with what this transaction has drawn so far, so that
+   * a loop of N awaits costs O(log N) queries. Flushes ask for exact counts.
+   */
+  grow: boolean;
+}
+
+/** The sequence no longer exists: the cached catalog is out of date. */
+export class StaleSequenceError extends Error {}
+
+interface Pool {
+  ids: unknown[];
+  next: number;
+  /** Ids drawn from the sequence for this table in this transaction. */
+  drawn: number;
+}
+
+export class IdAllocator {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly blocks: IdBlockOptions) {}
+
+  available(table: TableMeta): number {
+    const pool = this.pools.get(table.id);
+    return pool ? pool.ids.length - pool.next : 0;
+  }
+
+  /** Takes up to `count` ids from the pool, in sequence order. */
+  take(table: TableMeta, count: number): unknown[] {
+    const pool = this.pools.get(table.id);
+    if (!pool) return [];
+    const ids = pool.ids.slice(pool.next, pool.next + count);
+    pool.next += ids.length;
+    return ids;
+  }
+
+  /**
+   * Adds ids to the pools of all requested tables with one query. Ids come
+   * back typed as the key column, so pg parses them exactly as it parses that
+   * column in a RETURNING clause (int4 -> number, int8 -> string, or whatever
+   * type parser the user installed).
+   */
+  async fetch(requests: readonly IdRequest[], query: RunQuery): Promise<void> {
+    const wanted = requests.filter((request) => request.count > 0);
+    if (wanted.length === 0) return;
+    const sizes = wanted.map((request) => this.blockSize(request));
+    const columns = wanted.map(
+      ({ table }, i) =>
+        `array(select nextval(to_regclass($${2 * i + 1})) from generate_series(1, $${2 * i + 2}) order by 1)::${table.generatedKey!.type}[]`,
+    );
+    const sql = `select * from unnest(${columns.join(', ')}) as ids(${wanted.map((_, i) => `k${i}`).join(', ')})`;
+    const bindings = wanted.flatMap(({ table }, i) => [table.generatedKey!.sequence, sizes[i]]);
+    const { rows } = await query(sql, bindings);
+    wanted.forEach(({ table }, i) => {
+      const ids = rows.map((row) => row[`k${i}`]).filter((id) => id !== null);
+      if (ids.length !== sizes[i]) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
+      this.addToPool(table, ids);
+    });
+  }
+
+  private blockSize({ table, count, grow }: IdRequest): number {
+    const drawn = this.pools.get(table.id)?.drawn ?? 0;
+    if (!grow || drawn === 0) return count;
+    return Math.max(count, Math.min(this.blocks.max, Math.max(this.blocks.min, 3 * drawn)));
+  }
+
+  private addToPool(table: TableMeta, ids: unknown[]): void {
+    const pool = this.pools.get(table.id);
+    if (!pool) {
+      this.pools.set(table.id, { ids, next: 0, drawn: ids.length });
+      return;
+    }
+    pool.ids = pool.ids.slice(pool.next).concat(ids);
+    pool.next = 0;
+    pool.drawn += ids.length;
+  }
+}

@@ -1,0 +1,173 @@
+// Reads a knex insert builder into a plain description of what it inserts,
+// decides whether it can join a batch, and refuses input that cannot work.
+import { BatchInsertError, type Origin } from './errors';
+import { databaseName, isSqlFragment, type KnexClient, type QueryBuilderInternals, type Row } from './knex-internals';
+
+/** A table as PostgreSQL names it (after the user's `wrapIdentifier`). */
+export interface TableName {
+  schema?: string;
+  name: string;
+}
+
+/** `.onConflict(...).ignore()` or `.onConflict(...).merge(...)`, with knex-level column names. */
+export type Conflict =
+  | { action: 'ignore'; target: readonly string[] | null }
+  | { action: 'merge'; target: readonly string[]; updates: readonly string[] | Row | undefined };
+
+/** Everything about one queued insert that the flush needs, read from its builder. */
+export interface InsertSpec {
+  table: TableName;
+  /** The table as knex would write it, for messages. */
+  tableLabel: string;
+  rows: readonly Row[];
+  /** `.returning(...)` as given (knex-level names, or `*`), null when absent. */
+  returning: readonly string[] | null;
+  conflict: Conflict | null;
+  /** Inserts with equal keys can share a statement: table, returning, conflict and query context agree. */
+  groupKey: string;
+  queryContext: unknown;
+  /** knex-level key -> PostgreSQL column name. */
+  columnName(key: string): string;
+}
+
+export type InsertReading = { batchable: true; spec: InsertSpec } | { batchable: false; reason: string };
+
+/**
+ * Refuses values no insert can use, when `.insert()` is called: nothing to
+ * insert, an empty array, a row that is not an object, or a column holding a
+ * function or symbol. Anything else is left for knex and PostgreSQL to judge.
+ */
+export function checkInsertValues(values: unknown, origin: Origin): void {
+  if (typeof values === 'function' || isSqlFragment(values)) return; // insert ... select: runs in place
+  const refuse = (what: string) => {
+    throw new BatchInsertError(`knex-batch-inserts: cannot queue this insert: ${what}`, { origin });
+  };
+  if (values == null) refuse(`it has no values (got ${values})`);
+  const rows = Array.isArray(values) ? values : [values];
+  if (rows.length === 0) refuse('it inserts an empty array');
+  rows.forEach((row: unknown, index) => {
+    const where = Array.isArray(values) ? `row ${index}` : 'the row';
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      refuse(`${where} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
+    }
+    for (const [column, value] of Object.entries(row as Row)) {
+      if (typeof value === 'function' || typeof value === 'symbol') {
+        refuse(`${where} has a ${typeof value} as the value of column "${column}"`);
+      }
+    }
+  });
+}
+
+/**
+ * Reads a builder whose `.insert()` has been called. Inserts that one
+ * multi-row statement could not reproduce exactly are reported as not
+ * batchable; they run on their own, in their place in the queue.
+ */
+export function readInsert(builder: QueryBuilderInternals, origin: Origin): InsertReading {
+  const single = builder._single;
+  const notBatchable = (reason: string): InsertReading => ({ batchable: false, reason });
+  if (builder._method !== 'insert') return notBatchable('not an insert');
+  if (single.table == null || single.table === '') {
+    throw new BatchInsertError(
+      "knex-batch-inserts: cannot queue this insert: it names no table (use trx('table').insert(...) or .into('table'))",
+      { origin },
+    );
+  }
+  if (typeof single.table !== 'string') return notBatchable('its table is a subquery or raw');
+  if (builder._statements.length > 0 || builder._comments.length > 0) return notBatchable('it has with/where/comment clauses');
+  if (builder._timeout !== undefined || builder._connection !== undefined) return notBatchable('it has its own timeout or connection');
+
+  const queryContext = builder.queryContext();
+  const client = builder.client;
+  const table = tableName(client, single.table, single.schema, queryContext);
+  if (!table) return notBatchable('its table name is not a plain [schema.]table');
+
+  const values = single.insert;
+  if (typeof values === 'function' || isSqlFragment(values)) return notBatchable('it inserts from a subquery or raw');
+  const rows = (Array.isArray(values) ? values : [values]) as Row[];
+  if (rows.some((row) => Object.values(row).some(isSqlFragment))) return notBatchable('a value is raw SQL or a subquery');
+
+  const returning = columnList(single.returning);
+  if (returning === undefined) return notBatchable('its returning() is raw');
+  const conflict = conflictClause(single);
+  if (conflict === undefined) return notBatchable('its onConflict() is raw or has no target for merge');
+
+  const tableLabel = single.schema ? `${String(single.schema)}.${single.table}` : single.table;
+  return {
+    batchable: true,
+    spec: {
+      table,
+      tableLabel,
+      rows,
+      returning,
+      conflict,
+      queryContext,
+      groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext)]),
+      columnName: columnNamer(client, queryContext),
+    },
+  };
+}
+
+function tableName(client: KnexClient, table: string, schema: unknown, queryContext: unknown): TableName | undefined {
+  if (/\sas\s/i.test(table)) return undefined;
+  const parts = table.split('.');
+  if (typeof schema === 'string' && schema !== '') parts.unshift(schema);
+  else if (schema != null) return undefined;
+  if (parts.length > 2) return undefined;
+  const names = parts.map((part) => databaseName(client, part.trim(), queryContext));
+  return names.length === 2 ? { schema: names[0], name: names[1] } : { name: names[0] };
+}
+
+/** null when absent, undefined when not a list of plain column names. */
+function columnList(value: unknown): readonly string[] | null | undefined {
+  if (value == null) return null;
+  const list = Array.isArray(value) ? value : [value];
+  return list.every((item) => typeof item === 'string') ? (list as string[]) : undefined;
+}
+
+/** null when absent, undefined when it cannot be batched. */
+function conflictClause(single: QueryBuilderInternals['_single']): Conflict | null | undefined {
+  if (single.onConflict === undefined) return null;
+  const target = single.onConflict === true ? null : columnList(single.onConflict);
+  if (target === undefined) return undefined;
+  if (single.ignore) return { action: 'ignore', target };
+  const updates = single.merge?.updates;
+  if (target === null || !single.merge) return undefined;
+  if (updates === undefined) return { action: 'merge', target, updates };
+  if (Array.isArray(updates)) return updates.every((u) => typeof u === 'string') ? { action: 'merge', target, updates } : undefined;
+  if (typeof updates === 'object' && updates !== null && !Object.values(updates).some(isSqlFragment)) {
+    return { action: 'merge', target, updates: updates as Row };
+  }
+  return undefined;
+}
+
+const contextIds = new WeakMap<object, number>();
+let lastContextId = 0;
+
+/** Query contexts are compared by identity: builders sharing one may share a statement. */
+function contextId(queryContext: unknown): unknown {
+  if (queryContext === null || typeof queryContext !== 'object') return queryContext ?? null;
+  let id = contextIds.get(queryContext);
+  if (id === undefined) contextIds.set(queryContext, (id = ++lastContextId));
+  return `#${id}`;
+}
+
+const namers = new WeakMap<object, Map<unknown, (key: string) => string>>();
+
+/** A memoised knex-level -> PostgreSQL column name mapping per knex config and query context. */
+function columnNamer(client: KnexClient, queryContext: unknown): (key: string) => string {
+  let byContext = namers.get(client.config);
+  if (!byContext) namers.set(client.config, (byContext = new Map()));
+  const id = contextId(queryContext);
+  let namer = byContext.get(id);
+  if (!namer) {
+    const names = new Map<string, string>();
+    namer = (key) => {
+      let name = names.get(key);
+      if (name === undefined) names.set(key, (name = databaseName(client, key, queryContext)));
+      return name;
+    };
+    byContext.set(id, namer);
+  }
+  return namer;
+}

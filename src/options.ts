@@ -1,0 +1,57 @@
+// The options of a batching transaction and their defaults.
+import type { IdBlockOptions } from './id-allocator';
+
+/** What one flush did. */
+export interface FlushStats {
+  /** Groups of inserts sent together (same table, column set, returning and conflict clause). */
+  groups: number;
+  /** Rows written. */
+  rows: number;
+  /** INSERT statements sent. */
+  statements: number;
+  /** Everything sent to the server: catalog and id queries, INSERTs, inserts that ran on their own. */
+  roundTrips: number;
+  /** Wall time of the flush. */
+  ms: number;
+}
+
+export interface BatchOptions {
+  /**
+   * Flush once this many rows are queued, which bounds the memory the queue
+   * holds on to. An await of an insert that fills the queue waits for that
+   * flush. Default 10,000.
+   */
+  maxQueuedRows?: number;
+  /**
+   * Ids drawn from a sequence when code awaits ids one insert at a time: the
+   * first request takes what it needs, later ones a block of three times what
+   * the transaction drew so far, at least `min` and at most `max`. Unused ids
+   * become gaps in the sequence: at most max(min, 3 x ids used, ...) and
+   * never more than `max` per table and transaction. Default { min: 32, max: 10000 }.
+   */
+  idBlock?: Partial<IdBlockOptions>;
+  /** Called with the stats of every flush that wrote something, including the one before COMMIT. */
+  onFlush?: (stats: FlushStats) => void;
+  /**
+   * Record the stack of each `.insert()` call so that an error can name the
+   * line that queued the failing row. About a microsecond per insert. Default true.
+   */
+  captureCallSites?: boolean;
+}
+
+export interface ResolvedOptions {
+  maxQueuedRows: number;
+  idBlock: IdBlockOptions;
+  onFlush?: (stats: FlushStats) => void;
+  captureCallSites: boolean;
+}
+
+export function resolveOptions(options: BatchOptions = {}): ResolvedOptions {
+  const maxQueuedRows = options.maxQueuedRows ?? 10_000;
+  const idBlock = { min: options.idBlock?.min ?? 32, max: options.idBlock?.max ?? 10_000 };
+  if (!(maxQueuedRows >= 1)) throw new TypeError(`knex-batch-inserts: maxQueuedRows must be at least 1, got ${maxQueuedRows}`);
+  if (!(idBlock.min >= 1 && idBlock.max >= idBlock.min)) {
+    throw new TypeError(`knex-batch-inserts: idBlock needs 1 <= min <= max, got ${JSON.stringify(idBlock)}`);
+  }
+  return { maxQueuedRows, idBlock, onFlush: options.onFlush, captureCallSites: options.captureCallSites ?? true };
+}

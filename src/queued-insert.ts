@@ -1,0 +1,109 @@
+// One insert in the queue of a batching transaction, from `.insert()` to the
+// flush that carries it, and the awaits waiting on it.
+import type { Origin } from './errors';
+import type { InsertReading, InsertSpec } from './insert-spec';
+import type { QueryBuilderInternals, Row } from './knex-internals';
+
+/**
+ * queued   -> in the queue; the builder may still be changed by chained calls
+ * flushing -> taken by a flush, statements on their way
+ * done     -> written; `outcome` holds what the database answered
+ * failed   -> its flush failed; `error` says why
+ * dropped  -> never written: only compiled (`.toSQL()`), or its transaction rolled back
+ */
+export type InsertState = 'queued' | 'flushing' | 'done' | 'failed' | 'dropped';
+
+/** What the database answered for one insert: what plain knex would have seen. */
+export interface InsertOutcome {
+  rowCount: number;
+  /** Rows of its RETURNING clause, in the order of its values; absent without `.returning()`. */
+  rows?: Row[];
+  /** What knex answered, for an insert that could not be batched and ran on its own. */
+  response?: unknown;
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** Turns the outcome into what the await resolves to. */
+  shape(outcome: InsertOutcome): unknown;
+}
+
+export class QueuedInsert {
+  state: InsertState = 'queued';
+  /** Awaited at least once: it is written even if it was also compiled. */
+  claimed = false;
+  /** `.toSQL()` or `.toString()` was called on it. Never awaited too, it is never written. */
+  compiled = false;
+  /** The builder read at the last await, or at the flush for one never awaited. */
+  reading?: InsertReading;
+  /** Pre-allocated primary keys of its rows, by row index; holes for rows without one. */
+  readonly ids: unknown[] = [];
+  outcome?: InsertOutcome;
+  error?: unknown;
+  private waiters: Waiter[] = [];
+
+  constructor(
+    readonly builder: QueryBuilderInternals,
+    readonly origin: Origin,
+  ) {}
+
+  get spec(): InsertSpec | undefined {
+    return this.reading?.batchable ? this.reading.spec : undefined;
+  }
+
+  get rowCount(): number {
+    return this.spec?.rows.length ?? 0;
+  }
+
+  /** A promise settled when this insert is written (or fails), shaped by `shape`. */
+  wait(shape: Waiter['shape']): Promise<unknown> {
+    if (this.state === 'done') return Promise.resolve().then(() => shape(this.outcome!));
+    if (this.state === 'failed' || this.state === 'dropped') return Promise.reject(this.error);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, shape }));
+  }
+
+  get awaited(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  succeed(outcome: InsertOutcome): void {
+    this.state = 'done';
+    this.outcome = outcome;
+    for (const waiter of this.takeWaiters()) {
+      try {
+        waiter.resolve(waiter.shape(outcome));
+      } catch (error) {
+        waiter.reject(error);
+      }
+    }
+  }
+
+  fail(error: unknown, state: 'failed' | 'dropped' = 'failed'): void {
+    this.state = state;
+    this.error = error;
+    for (const waiter of this.takeWaiters()) waiter.reject(error);
+  }
+
+  /** Replaced by a later `.insert()` on the same builder, or compiled and never awaited. */
+  drop(): void {
+    this.state = 'dropped';
+  }
+
+  private takeWaiters(): Waiter[] {
+    const waiters = this.waiters;
+    this.waiters = [];
+    return waiters;
+  }
+}
+
+const QUEUED = Symbol('knex-batch-inserts.queued');
+
+/** The queued insert a builder's `.insert()` created, if any. */
+export function queuedInsertOf(builder: object): QueuedInsert | undefined {
+  return (builder as { [QUEUED]?: QueuedInsert })[QUEUED];
+}
+
+export function linkBuilder(builder: object, insert: QueuedInsert): void {
+  Object.defineProperty(builder, QUEUED, { value: insert, configurable: true, writable: true, enumerable: false });
+}

@@ -1,0 +1,199 @@
+// Table metadata from the PostgreSQL catalog: primary keys, the sequence that
+// feeds a key, foreign keys, json columns, triggers. Loaded one schema at a
+// time in one query and cached per knex instance, so only the first
+// transaction of a process pays for it.
+import type { TableName } from './insert-spec';
+
+/** A single-column primary key whose values come from a sequence. */
+export interface GeneratedKey {
+  column: string;
+  /** Schema-qualified, quoted sequence name, as `nextval` takes it. */
+  sequence: string;
+  /** Schema-qualified, quoted type of the key column, for casting allocated ids. */
+  type: string;
+  /** GENERATED ALWAYS AS IDENTITY: explicit values need OVERRIDING SYSTEM VALUE. */
+  always: boolean;
+}
+
+export interface TableMeta {
+  /** Identifies the table within one catalog: see `tableId`. */
+  id: string;
+  schema: string;
+  name: string;
+  primaryKey: readonly string[];
+  generatedKey?: GeneratedKey;
+  jsonColumns: ReadonlySet<string>;
+  /** Type names of the columns that take part in a unique index. */
+  keyColumnTypes: ReadonlyMap<string, string>;
+  /** Tables this one references through foreign keys checked at the end of each statement. */
+  parents: readonly string[];
+  /** A BEFORE INSERT row trigger may change or drop rows, so their ids cannot be promised early. */
+  hasBeforeInsertTrigger: boolean;
+}
+
+export type RunQuery = (sql: string, bindings: readonly unknown[]) => Promise<{ rows: Row[] }>;
+type Row = Record<string, unknown>;
+
+interface RelationRow {
+  schema: string;
+  name: string;
+  kind: string;
+  primaryKey: string[] | null;
+  generatedKey: GeneratedKey | null;
+  jsonColumns: string[] | null;
+  keyColumnTypes: Record<string, string> | null;
+  parents: string[] | null;
+  hasBeforeInsertTrigger: boolean;
+}
+
+// One row of JSON, parsed here rather than by pg, so that user type parsers
+// (for json, arrays, int8) cannot change what we read. Schemas in $1 are
+// loaded; with $2 also those on the search path. Temporary schemas are left
+// out: they belong to one connection, the cache to the whole knex instance.
+const CATALOG_SQL = `
+select json_build_object(
+  'searchPath', (select coalesce(array_agg(s), '{}') from unnest(current_schemas(true)) s
+                 where s <> 'pg_catalog' and s not like 'pg_temp%'),
+  'relations', coalesce(json_agg(json_build_object(
+    'schema', n.nspname,
+    'name', c.relname,
+    'kind', c.relkind,
+    'primaryKey', (
+      select array_agg(a.attname order by k.ord)
+      from pg_index i
+      cross join unnest(i.indkey) with ordinality k(attnum, ord)
+      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+      where i.indrelid = c.oid and i.indisprimary),
+    'generatedKey', (
+      select json_build_object(
+        'column', a.attname,
+        'sequence', quote_ident(sn.nspname) || '.' || quote_ident(s.relname),
+        'type', quote_ident(tn.nspname) || '.' || quote_ident(t.typname),
+        'always', a.attidentity = 'a')
+      from pg_index i
+      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+      join pg_type t on t.oid = a.atttypid
+      join pg_namespace tn on tn.oid = t.typnamespace
+      join pg_class s on s.oid = case
+        when a.attidentity <> '' then
+          to_regclass(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname))
+        else (
+          select d.refobjid
+          from pg_attrdef ad
+          join pg_depend d on d.classid = 'pg_attrdef'::regclass and d.objid = ad.oid
+                          and d.refclassid = 'pg_class'::regclass
+          join pg_class ds on ds.oid = d.refobjid and ds.relkind = 'S'
+          where ad.adrelid = c.oid and ad.adnum = a.attnum
+            and pg_get_expr(ad.adbin, ad.adrelid) ~ '^nextval\\(''[^'']*''::regclass\\)$'
+          limit 1)
+        end
+      join pg_namespace sn on sn.oid = s.relnamespace
+      where i.indrelid = c.oid and i.indisprimary and i.indnatts = 1),
+    'jsonColumns', (
+      select array_agg(a.attname)
+      from pg_attribute a
+      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        and a.atttypid in ('json'::regtype, 'jsonb'::regtype)),
+    'keyColumnTypes', (
+      select json_object_agg(a.attname, t.typname)
+      from pg_attribute a
+      join pg_type t on t.oid = a.atttypid
+      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        and exists (select 1 from pg_index u where u.indrelid = c.oid and u.indisunique and a.attnum = any(u.indkey))),
+    'parents', (
+      select array_agg(distinct pn.nspname || chr(31) || p.relname)
+      from pg_constraint f
+      join pg_class p on p.oid = f.confrelid
+      join pg_namespace pn on pn.oid = p.relnamespace
+      where f.conrelid = c.oid and f.contype = 'f' and not f.condeferred),
+    'hasBeforeInsertTrigger', exists (
+      select 1 from pg_trigger g
+      where g.tgrelid = c.oid and not g.tgisinternal and g.tgenabled <> 'D' and (g.tgtype::int & 7) = 7)
+  )) filter (where c.oid is not null), '[]'))::text as catalog
+from pg_namespace n
+left join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
+where n.nspname = any($1::text[])
+   or ($2 and n.nspname = any(current_schemas(false)) and n.nspname <> 'pg_catalog')`;
+
+/** What the catalog knows of every relation in the schemas it has loaded. */
+export class Catalog {
+  private searchPath: string[] | undefined;
+  /** Every relation of the loaded schemas; null for views and other non-tables. */
+  private readonly relations = new Map<string, TableMeta | null>();
+
+  /** The table's metadata, or undefined when it is not (yet) known to be a table. */
+  lookup(table: TableName): TableMeta | undefined {
+    const id = this.resolve(table);
+    return id === undefined ? undefined : this.relations.get(id) ?? undefined;
+  }
+
+  /** Loads, in one query, every schema needed to look up these tables. */
+  async load(tables: readonly TableName[], query: RunQuery): Promise<void> {
+    const schemas = new Set<string>();
+    let withSearchPath = this.searchPath === undefined;
+    for (const table of tables) {
+      if (this.resolve(table) !== undefined) continue;
+      if (table.schema !== undefined) schemas.add(table.schema);
+      else withSearchPath = true; // not found on the path: maybe created since we looked
+    }
+    if (schemas.size === 0 && !withSearchPath) return;
+    const { rows } = await query(CATALOG_SQL, [[...schemas], withSearchPath]);
+    this.store(JSON.parse(String(rows[0].catalog)), schemas, withSearchPath);
+  }
+
+  /** Drops everything, for when the database no longer matches what was loaded. */
+  forget(): void {
+    this.searchPath = undefined;
+    this.relations.clear();
+  }
+
+  private resolve(table: TableName): string | undefined {
+    const candidates = table.schema !== undefined ? [table.schema] : this.searchPath ?? [];
+    return candidates.map((schema) => tableId(schema, table.name)).find((id) => this.relations.has(id));
+  }
+
+  private store(catalog: { searchPath: string[]; relations: RelationRow[] }, schemas: Set<string>, withSearchPath: boolean) {
+    const reloaded = new Set(schemas);
+    if (withSearchPath) {
+      this.searchPath = catalog.searchPath;
+      for (const schema of catalog.searchPath) reloaded.add(schema);
+    }
+    for (const id of [...this.relations.keys()]) {
+      if (reloaded.has(id.slice(0, id.indexOf(SEPARATOR)))) this.relations.delete(id);
+    }
+    for (const relation of catalog.relations) {
+      const id = tableId(relation.schema, relation.name);
+      this.relations.set(id, relation.kind === 'r' || relation.kind === 'p' ? toTableMeta(id, relation) : null);
+    }
+  }
+}
+
+function toTableMeta(id: string, row: RelationRow): TableMeta {
+  return {
+    id,
+    schema: row.schema,
+    name: row.name,
+    primaryKey: row.primaryKey ?? [],
+    generatedKey: row.generatedKey ?? undefined,
+    jsonColumns: new Set(row.jsonColumns ?? []),
+    keyColumnTypes: new Map(Object.entries(row.keyColumnTypes ?? {})),
+    parents: row.parents ?? [],
+    hasBeforeInsertTrigger: row.hasBeforeInsertTrigger,
+  };
+}
+
+// chr(31), the ASCII unit separator: cannot clash with real schema or table names.
+const SEPARATOR = '\u001f';
+
+export function tableId(schema: string, name: string): string {
+  return schema + SEPARATOR + name;
+}
+
+const catalogs = new WeakMap<object, Catalog>();
+
+/** The catalog of a knex instance: its root client and every transaction client share one config object. */
+export function catalogFor(config: object): Catalog {
+  let catalog = catalogs.get(config);
+  if (!catalog) catalogs.set(config, (catalog = new Catalog()));
+  return catalog;
+}
