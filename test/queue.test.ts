@@ -1,0 +1,202 @@
+// What is queued, when it is written, and what each await resolves to.
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { batchTransaction, type FlushStats } from '../src';
+import { newKnex } from './support/setup';
+import { kinds, recordStatements } from './support/statements';
+
+describe('queueing and flushing', () => {
+  let knex: Knex;
+  const names = async (table = 'q_items') => (await knex(table).select('name').orderBy('id')).map(({ name }) => name);
+
+  before(async () => {
+    knex = newKnex();
+    await knex.raw(`
+      create table q_items (id bigserial primary key, name text not null, tags text[], meta jsonb, created_at timestamptz not null default now());
+      create table q_copies (name text not null, id serial primary key)`);
+  });
+  beforeEach(() => knex.raw('truncate q_items, q_copies restart identity'));
+
+  it('writes bare statements that are never awaited, in one INSERT before COMMIT', async () => {
+    const db = newKnex();
+    const { statements } = await recordStatements(db, () =>
+      batchTransaction(db, (trx) => {
+        for (let i = 0; i < 50; i++) trx('q_items').insert({ name: `bare ${i}` });
+      }),
+    );
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'COMMIT']);
+    expect(await names()).to.deep.equal(Array.from({ length: 50 }, (_, i) => `bare ${i}`));
+  });
+
+  it('never writes a builder that is only compiled, and writes a compiled one that is awaited once', async () => {
+    await batchTransaction(knex, async (trx) => {
+      const compiled = trx('q_items').insert({ name: 'compiled only' });
+      expect(compiled.toSQL().sql).to.match(/^insert into "q_items"/);
+      expect(String(compiled)).to.contain('compiled only');
+      const awaited = trx('q_items').insert({ name: 'compiled and awaited' });
+      awaited.toString();
+      await awaited;
+    });
+    expect(await names()).to.deep.equal(['compiled and awaited']);
+  });
+
+  it('answers Promise.all of 1,000 inserts returning * with one flush, each await with its own row', async () => {
+    const db = newKnex();
+    const inputs = Array.from({ length: 1000 }, (_, i) => ({ name: `row ${i}`, tags: [`t${i}`], meta: { i } }));
+    const { result, statements } = await recordStatements(db, () =>
+      batchTransaction(db, (trx) => Promise.all(inputs.map((row) => trx('q_items').insert(row).returning('*')))),
+    );
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'ids', 'insert q_items', 'COMMIT']);
+    expect(result).to.have.length(1000);
+    result.forEach((rows, i) => {
+      expect(rows).to.have.length(1);
+      expect(rows[0]).to.include({ name: `row ${i}` });
+      expect(rows[0].tags).to.deep.equal([`t${i}`]);
+      expect(rows[0].meta).to.deep.equal({ i });
+      expect(rows[0].created_at).to.be.instanceOf(Date);
+    });
+    const stored = await knex('q_items').select('*').orderBy('id');
+    expect(result.map(([row]) => row)).to.deep.equal(stored);
+  });
+
+  it('writes on trx.flush(), so that a select after it sees the rows; flush stats say what was sent', async () => {
+    const db = newKnex();
+    const seen: FlushStats[] = [];
+    await batchTransaction(db, async (trx) => {
+      for (let i = 0; i < 10; i++) await trx('q_items').insert({ name: `first ${i}` });
+      const stats = await trx.flush();
+      expect(stats).to.include({ groups: 1, rows: 10, statements: 1, roundTrips: 2 });
+      expect(stats.ms).to.be.a('number');
+      expect(await trx('q_items').count('* as n')).to.deep.equal([{ n: '10' }]);
+      expect(await trx.flush()).to.include({ rows: 0, statements: 0, roundTrips: 0 });
+      await trx('q_items').insert({ name: 'last' });
+    }, { onFlush: (stats) => seen.push(stats) });
+    expect(seen.map(({ rows, statements, roundTrips }) => ({ rows, statements, roundTrips }))).to.deep.equal([
+      { rows: 10, statements: 1, roundTrips: 2 },
+      { rows: 1, statements: 1, roundTrips: 1 },
+    ]);
+  });
+
+  it('flushes before select, update, delete and raw, so the transaction reads its own writes', async () => {
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        await trx('q_items').insert({ name: 'a' });
+        expect(await trx('q_items').pluck('name')).to.deep.equal(['a']);
+        await trx('q_items').insert({ name: 'b' });
+        expect(await trx('q_items').update({ name: 'B' }).where({ name: 'b' })).to.equal(1);
+        await trx('q_items').insert({ name: 'c' });
+        expect(await trx('q_items').delete().where({ name: 'c' })).to.equal(1);
+        await trx('q_items').insert({ name: 'd' });
+        expect((await trx.raw('select count(*)::int as n from q_items')).rows).to.deep.equal([{ n: 3 }]);
+      }),
+    );
+    expect(kinds(statements).filter((kind) => kind !== 'catalog')).to.deep.equal([
+      'BEGIN', 'insert q_items', 'select "name"', 'insert q_items', 'update "q_items"', 'insert q_items', 'delete from',
+      'insert q_items', 'select count(*)::int', 'COMMIT',
+    ]);
+    expect(await names()).to.deep.equal(['a', 'B', 'd']);
+  });
+
+  it('resolves each await to what plain knex resolves to', async () => {
+    const run = (db: Knex, mode: 'plain' | 'batch') => {
+      const body = async (trx: Knex.Transaction) => {
+        const noReturning = await trx('q_items').insert([{ name: 'x' }, { name: 'y' }]);
+        const ids = await trx('q_items').insert([{ name: 'p' }, { name: 'q' }]).returning('id');
+        const some = await trx('q_items').insert({ name: 'r', tags: ['a', 'b'] }).returning(['id', 'name', 'tags']);
+        const all = await trx('q_items').insert({ name: 's', meta: { deep: [1, 2] } }, '*');
+        return { noReturning, ids, some, all: all.map(({ created_at: _, ...row }: { created_at: Date }) => row) };
+      };
+      return mode === 'plain' ? db.transaction(body) : batchTransaction(db, body);
+    };
+    const plain = await run(knex, 'plain');
+    await knex.raw('truncate q_items restart identity');
+    const batch = await run(knex, 'batch');
+    expect(batch.noReturning).to.include({ command: 'INSERT', rowCount: 2 });
+    expect(batch.noReturning.rows).to.deep.equal([]);
+    expect(batch.noReturning).to.be.instanceOf(Object.getPrototypeOf(plain.noReturning).constructor);
+    expect({ ...batch, noReturning: undefined }).to.deep.equal({ ...plain, noReturning: undefined });
+    expect(batch.ids).to.deep.equal([{ id: '3' }, { id: '4' }]);
+  });
+
+  it('queues trx.insert().into(), trx.table(), withSchema, .transacting(trx) and trx.batchInsert', async () => {
+    const db = newKnex();
+    const { result, statements } = await recordStatements(db, () =>
+      batchTransaction(db, async (trx) => {
+        await trx.insert({ name: 'into' }).into('q_items');
+        await trx.table('q_items').insert({ name: 'table' });
+        await db('q_items').insert({ name: 'transacting' }).transacting(trx);
+        const chunks = await trx.batchInsert('q_items', [{ name: 'batch 1' }, { name: 'batch 2' }, { name: 'batch 3' }], 2);
+        return chunks;
+      }),
+    );
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'COMMIT']);
+    expect(result.map(({ rowCount }: { rowCount: number }) => rowCount)).to.deep.equal([2, 1]);
+    expect(await names()).to.deep.equal(['into', 'table', 'transacting', 'batch 1', 'batch 2', 'batch 3']);
+  });
+
+  it('batchInsert with returning resolves to the returned rows of all chunks, like knex', async () => {
+    const rows = await batchTransaction(knex, (trx) =>
+      trx.batchInsert('q_items', [{ name: 'a' }, { name: 'b' }, { name: 'c' }], 2).returning(['id', 'name']),
+    );
+    expect(rows).to.deep.equal([{ id: '1', name: 'a' }, { id: '2', name: 'b' }, { id: '3', name: 'c' }]);
+  });
+
+  it('runs inserts it cannot batch in their place, after the rows queued before them', async () => {
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        trx('q_items').insert({ name: 'one' });
+        trx('q_items').insert({ name: 'two' });
+        await trx('q_copies').insert(trx('q_items').select('name').orderBy('id')); // insert ... select
+        trx('q_items').insert({ name: trx.raw("'th' || 'ree'") }); // raw value, never awaited
+        trx('q_items').insert({ name: 'four' });
+      }),
+    );
+    expect(await names('q_copies')).to.deep.equal(['one', 'two']);
+    expect(await names()).to.deep.equal(['one', 'two', 'three', 'four']);
+    expect(kinds(statements).filter((kind) => kind !== 'catalog')).to.deep.equal([
+      'BEGIN', 'insert q_items', 'insert q_copies', 'insert q_items', 'insert q_items', 'COMMIT',
+    ]);
+  });
+
+  it('an insert awaited twice is written twice, as in knex; one flushed before its await is written once', async () => {
+    await batchTransaction(knex, async (trx) => {
+      const twice = trx('q_items').insert({ name: 'twice' });
+      await twice;
+      await twice;
+      const bare = trx('q_items').insert({ name: 'flushed first' }).returning('name');
+      await trx.flush();
+      expect(await bare).to.deep.equal([{ name: 'flushed first' }]);
+    });
+    expect(await names()).to.deep.equal(['twice', 'twice', 'flushed first']);
+  });
+
+  it('flushes when maxQueuedRows rows are queued, and the await that fills the queue waits for it', async () => {
+    const db = newKnex();
+    const flushed: number[] = [];
+    const { statements } = await recordStatements(db, () =>
+      batchTransaction(db, async (trx) => {
+        for (let i = 0; i < 250; i++) {
+          await trx('q_items').insert({ name: `n${i}` });
+          if (i === 99 || i === 199) expect(flushed.reduce((a, b) => a + b, 0)).to.equal(i + 1);
+        }
+      }, { maxQueuedRows: 100, onFlush: ({ rows }) => flushed.push(rows) }),
+    );
+    expect(flushed).to.deep.equal([100, 100, 50]);
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'insert q_items', 'insert q_items', 'COMMIT']);
+  });
+
+  it('drops the queue on rollback: nothing is sent, nothing is written', async () => {
+    const db = newKnex();
+    const { statements } = await recordStatements(db, async () => {
+      const failure = new Error('changed my mind');
+      const outcome = await batchTransaction(db, async (trx) => {
+        trx('q_items').insert({ name: 'bare' });
+        await trx('q_items').insert({ name: 'awaited' });
+        throw failure;
+      }).catch((error) => error);
+      expect(outcome).to.equal(failure);
+    });
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'ROLLBACK']);
+    expect(await names()).to.deep.equal([]);
+  });
+});

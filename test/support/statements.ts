@@ -1,0 +1,26 @@
+import type { Knex } from 'knex';
+
+/** Runs `work` and returns its result with the SQL of every statement knex sent meanwhile. */
+export async function recordStatements<T>(knex: Knex, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
+  const statements: string[] = [];
+  const listener = (query: { sql: string }) => statements.push(query.sql);
+  knex.on('query', listener);
+  try {
+    return { result: await work(), statements };
+  } finally {
+    knex.removeListener('query', listener);
+  }
+}
+
+/** A short name for each statement: BEGIN, COMMIT, catalog, ids, insert <table>, or its first words. */
+export function kinds(statements: readonly string[]): string[] {
+  return statements.map((sql) => {
+    const text = sql.trim();
+    if (/^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b/i.test(text)) return text.split(/[ ;]/)[0].toUpperCase() === 'RELEASE' ? 'RELEASE' : text.split(/[ ;]/)[0].toUpperCase();
+    if (text.startsWith('select json_build_object(')) return 'catalog';
+    if (text.startsWith('select * from unnest(array(select nextval(')) return 'ids';
+    const insert = /^insert into "([^"]+)"(?:\."([^"]+)")?/.exec(text);
+    if (insert) return `insert ${insert[2] ?? insert[1]}`;
+    return text.split(/\s+/).slice(0, 2).join(' ');
+  });
+}
