@@ -291,13 +291,15 @@ export class Batcher {
 
   /**
    * Rows without a key value, by table, in queue order, for tables whose key
-   * comes from a sequence and can be named in knex terms.
+   * comes from a sequence and can be named in knex terms. Rows of
+   * `.merge()` inserts are left to the column default: a key column added to
+   * them would be one more column the merge overwrites.
    */
   private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
     const rows = new Map<TableMeta, IdlessRow[]>();
     for (const { insert, spec, meta } of items) {
       const key = meta?.generatedKey?.column;
-      if (key === undefined || knexKeyFor(spec, key) === undefined) continue;
+      if (key === undefined || spec.conflict?.action === 'merge' || knexKeyFor(spec, key) === undefined) continue;
       spec.rows.forEach((row, index) => {
         if (insert.ids[index] !== undefined || hasValue(spec, row, key)) return;
         const list = rows.get(meta!);

@@ -102,7 +102,7 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin): Inse
       returning,
       conflict,
       queryContext,
-      groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext)]),
+      groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), mergedColumns(conflict, rows)]),
       columnName: columnNamer(client, queryContext),
     },
   };
@@ -116,6 +116,16 @@ function tableName(client: KnexClient, table: string, schema: unknown, queryCont
   if (parts.length > 2) return undefined;
   const names = parts.map((part) => databaseName(client, part.trim(), queryContext));
   return names.length === 2 ? { schema: names[0], name: names[1] } : { name: names[0] };
+}
+
+/**
+ * `.merge()` without arguments updates every column the insert names, so
+ * inserts naming different columns must not share a statement: a column one
+ * of them leaves out would be set to its default on conflict.
+ */
+function mergedColumns(conflict: Conflict | null, rows: readonly Row[]): string[] | null {
+  if (conflict?.action !== 'merge' || conflict.updates !== undefined) return null;
+  return [...new Set(rows.flatMap((row) => Object.keys(row)))].sort();
 }
 
 /** null when absent, undefined when not a list of plain column names. */

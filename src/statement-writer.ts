@@ -112,13 +112,18 @@ export function knexKeyFor(spec: InsertSpec, column: string): string | undefined
   return candidates.find((key) => key !== '*' && spec.columnName(key) === column);
 }
 
+/**
+ * By key where every row has comparable key values and no BEFORE INSERT
+ * trigger can change them; else by position, which is safe where no row can
+ * be skipped (no ON CONFLICT, a known table) and checked by the row count;
+ * else one statement per insert, which is exactly what knex would send.
+ */
 function chooseMatching(group: Group<FlushItem>, names: ColumnNames): Matching & { perInsert?: boolean } {
   const { spec } = group.inserts[0];
   if (!spec.returning && !spec.conflict) return { by: 'count' };
-  const byKey = keyMatching(group, names);
+  const byKey = group.meta?.hasBeforeInsertTrigger ? undefined : keyMatching(group, names);
   if (byKey) return byKey;
-  const rowsMaySkip = spec.conflict !== null || !group.meta || group.meta.hasBeforeInsertTrigger;
-  return { by: 'position', perInsert: rowsMaySkip };
+  return { by: 'position', perInsert: spec.conflict !== null || !group.meta };
 }
 
 /** Matching by key columns, when every sent row has comparable values for them. */

@@ -1,0 +1,88 @@
+// Statement order: no foreign key fails that plain sequential code would not fail.
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { batchTransaction } from '../src';
+import { newKnex } from './support/setup';
+import { kinds, recordStatements } from './support/statements';
+
+describe('foreign keys', () => {
+  let knex: Knex;
+
+  before(async () => {
+    knex = newKnex();
+    await knex.raw(`
+      create table fk_parents (id serial primary key, name text not null);
+      create table fk_children (id serial primary key, parent_id int not null references fk_parents (id), name text not null);
+      create table fk_tree (id serial primary key, parent_id int references fk_tree (id), label text not null, note text);
+      create table fk_a (id serial primary key, b_id int, name text not null);
+      create table fk_b (id serial primary key, a_id int not null references fk_a (id), name text not null);
+      alter table fk_a add foreign key (b_id) references fk_b (id);
+      insert into fk_parents (name) values ('existing')`);
+  });
+
+  it('sends parents before children even when a child table comes first in the queue', async () => {
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        await trx('fk_children').insert({ parent_id: 1, name: 'child of existing' });
+        const [{ id }] = await trx('fk_parents').insert({ name: 'new parent' }).returning('id');
+        await trx('fk_children').insert({ parent_id: id, name: 'child of new' });
+      }),
+    );
+    expect(kinds(statements).filter((kind) => kind.startsWith('insert'))).to.deep.equal(['insert fk_parents', 'insert fk_children']);
+    expect(await knex('fk_children as c').join('fk_parents as p', 'p.id', 'c.parent_id').select('c.name', 'p.name as parent').orderBy('c.id'))
+      .to.deep.equal([{ name: 'child of existing', parent: 'existing' }, { name: 'child of new', parent: 'new parent' }]);
+  });
+
+  it('writes a self-referencing tree in queue order, one statement per run of inserts that can share one', async () => {
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        const add = async (label: string, parent_id: number | null, depth: number): Promise<void> => {
+          const [{ id }] = await trx('fk_tree').insert({ label, parent_id }).returning('id');
+          if (depth < 3) for (const child of ['a', 'b']) await add(`${label}.${child}`, id, depth + 1);
+        };
+        await add('root', null, 0);
+        const [{ id: noted }] = await trx('fk_tree').insert({ label: 'noted', parent_id: 1, note: 'n' }).returning(['id', 'note']);
+        await trx('fk_tree').insert({ label: 'under noted', parent_id: noted });
+      }),
+    );
+    expect(kinds(statements).filter((kind) => kind.startsWith('insert'))).to.deep.equal(['insert fk_tree', 'insert fk_tree', 'insert fk_tree']);
+    const rows = await knex('fk_tree as t').leftJoin('fk_tree as p', 'p.id', 't.parent_id').select('t.label', 'p.label as parent').orderBy('t.id');
+    expect(rows).to.have.length(17);
+    for (const { label, parent } of rows) {
+      if (label === 'root') expect(parent).to.equal(null);
+      else if (label === 'noted') expect(parent).to.equal('root');
+      else if (label === 'under noted') expect(parent).to.equal('noted');
+      else expect(parent).to.equal(label.slice(0, label.lastIndexOf('.')));
+    }
+  });
+
+  it('writes a two-table foreign-key cycle in queue order', async () => {
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        let previousB: number | null = null;
+        for (let i = 0; i < 3; i++) {
+          const [{ id: a }] = await trx('fk_a').insert({ name: `a${i}`, b_id: previousB }).returning('id');
+          const [{ id: b }] = await trx('fk_b').insert({ name: `b${i}`, a_id: a }).returning('id');
+          previousB = b;
+        }
+        await trx('fk_a').update({ b_id: previousB }).where({ name: 'a0' }); // closes the cycle; flushes first
+      }),
+    );
+    expect(kinds(statements).filter((kind) => kind.startsWith('insert'))).to.have.length(6);
+    const chain = await knex('fk_a as a').join('fk_b as b', 'b.id', 'a.b_id').select('a.name', 'b.name as b').orderBy('a.id');
+    expect(chain).to.deep.equal([{ name: 'a0', b: 'b2' }, { name: 'a1', b: 'b0' }, { name: 'a2', b: 'b1' }]);
+  });
+
+  it('writes a cycle filled table by table in one statement per table', async () => {
+    await knex.raw('update fk_a set b_id = null; truncate fk_a, fk_b restart identity cascade');
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        const as = [];
+        for (let i = 0; i < 50; i++) as.push((await trx('fk_a').insert({ name: `a${i}` }).returning('id'))[0].id);
+        for (const [i, a_id] of as.entries()) await trx('fk_b').insert({ name: `b${i}`, a_id });
+      }),
+    );
+    expect(kinds(statements).filter((kind) => kind.startsWith('insert'))).to.deep.equal(['insert fk_a', 'insert fk_b']);
+    expect(await knex('fk_b').count('* as n')).to.deep.equal([{ n: '50' }]);
+  });
+});
