@@ -1,14 +1,17 @@
-// Groups queued inserts into statements and orders the groups so that no
-// foreign key fails that plain sequential code would not have failed.
+// Groups queued inserts into statements and orders the groups so that the
+// outcome is the one plain sequential code would have had.
 //
 // The queue itself is always a safe order: it is the order in which plain
-// code would have sent the inserts, one statement each. Grouping by table
-// reorders rows across tables, which is safe when parents go before children.
-// Tables in a foreign-key cycle (including a table referencing itself) keep
-// queue order instead: their rows are cut into runs of consecutive inserts
-// with the same group key, and each run is sent in place. Non-deferred
-// foreign keys are checked at the end of each statement, so a run may hold
-// rows that reference each other in any order.
+// code would have sent the inserts, one statement each. Grouping reorders
+// rows, which is safe between tables when parents go before children, and
+// within a table when every row is simply inserted. Two kinds of tables keep
+// queue order instead, cut into runs of consecutive inserts with the same
+// group key, each run sent in its place:
+//   - tables in a foreign-key cycle (including a table referencing itself).
+//     Non-deferred foreign keys are checked at the end of each statement, so
+//     a run may hold rows that reference each other in any order;
+//   - tables with ON CONFLICT inserts in the flush: which of two conflicting
+//     rows is written, and which update wins, depends on their order.
 import type { InsertSpec } from './insert-spec';
 import type { TableMeta } from './table-metadata';
 
@@ -35,7 +38,7 @@ export function planGroups<T extends PlannedInsert>(inserts: readonly T[]): Grou
   const groups: Group<T>[] = [];
   for (const component of parentsFirst(tables)) {
     const single = component.length === 1 ? tables.get(component[0])! : undefined;
-    if (single && !referencesItself(single[0])) groups.push(...byGroupKey(single));
+    if (single && !referencesItself(single[0]) && !single.some(({ spec }) => spec.conflict)) groups.push(...byGroupKey(single));
     else groups.push(...runs(inserts.filter((insert) => component.includes(tableKey(insert)))));
   }
   return groups;

@@ -41,6 +41,16 @@ describe('onConflict', () => {
     expect(kinds(result.statements).filter((kind) => kind.startsWith('insert'))).to.deep.equal(['insert oc_people', 'insert oc_people']);
   });
 
+  it('ignore(): of two conflicting rows from different kinds of insert, the one queued first is written', async () => {
+    const result = await compare((trx) => Promise.all([
+      trx('oc_people').insert({ email: 'q@x', name: 'first' }).onConflict('email').ignore().returning('name'),
+      trx('oc_people').insert({ email: 'r@x', name: 'second' }).onConflict('email').ignore(),
+      trx('oc_people').insert({ email: 'r@x', name: 'third' }).onConflict('email').ignore().returning('name'),
+    ]));
+    expect(result.batchRows).to.deep.equal(result.plainRows);
+    expect((result.batch as unknown[])[2]).to.deep.equal([]);
+  });
+
   it('merge(): splits a batch where a key repeats, so later rows win as in sequential code', async () => {
     const result = await compare((trx) => Promise.all(
       people.map((person) => trx('oc_people').insert(person).onConflict('email').merge().returning(['email', 'name'])),
