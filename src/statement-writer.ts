@@ -89,7 +89,8 @@ class ColumnNames {
     for (const key of first.spec.returning ?? []) this.keys.set(first.spec.columnName(key), key);
     const generated = group.meta?.generatedKey?.column;
     this.generatedKey = generated === undefined ? undefined : this.keyFor(generated);
-    this.columnCount = this.keys.size + (generated !== undefined && !this.keys.has(generated) ? 1 : 0);
+    const sendsIds = group.inserts.some(({ insert }) => insert.ids.length > 0);
+    this.columnCount = this.keys.size + (sendsIds && !this.keys.has(generated!) ? 1 : 0);
   }
 
   /** A knex-level key that names `column`, when one can be found. */
