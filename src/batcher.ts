@@ -517,18 +517,18 @@ function statementError(error: unknown, statement: Statement): BatchInsertError 
   const culprit = statement.rows[Math.max(index, 0)];
   const { spec, insert } = culprit.item;
   const detail = (error as { detail?: unknown }).detail;
-  const where = index >= 0
+  const inserts = new Set(statement.rows.map((row) => row.item.insert)).size;
+  const what = index >= 0
     ? `row ${culprit.index} of the insert`
-    : `one of ${statement.rows.length} rows from ${new Set(statement.rows.map((r) => r.item.insert)).size} inserts; the first`;
-  const others = index >= 0 ? '' : otherCallSites(statement, insert.origin);
+    : `the row is one of ${statement.rows.length} from ${inserts} insert${inserts > 1 ? 's' : ''}${otherCallSites(statement, insert.origin)}; the first was`;
   return new BatchInsertError(
-    `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}\n    at ${where}${others}`,
-    { origin: insert.origin, cause: error, table: spec.tableLabel },
+    `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`,
+    { origin: insert.origin, cause: error, table: spec.tableLabel, what },
   );
 }
 
 function otherCallSites(statement: Statement, first: Origin): string {
   const firstSite = callSite(first);
   const sites = new Set(statement.rows.map(({ item }) => callSite(item.insert.origin)).filter((site) => site && site !== firstSite));
-  return sites.size > 0 ? ` (rows were also queued at ${[...sites].slice(0, 3).join(', ')}${sites.size > 3 ? ', ...' : ''})` : '';
+  return sites.size > 0 ? ` (also queued at ${[...sites].slice(0, 3).join(', ')}${sites.size > 3 ? ', ...' : ''})` : '';
 }

@@ -22,25 +22,27 @@ type DatabaseFields = { -readonly [K in (typeof DATABASE_FIELDS)[number]]?: stri
  * its stack starts at the user's line that queued the failing insert.
  */
 export class BatchInsertError extends Error implements DatabaseFields {
-  code?: string;
-  detail?: string;
-  hint?: string;
-  severity?: string;
-  schema?: string;
-  table?: string;
-  column?: string;
-  dataType?: string;
-  constraint?: string;
-  where?: string;
-  routine?: string;
+  // `declare`: only the fields PostgreSQL sent become properties
+  declare code?: string;
+  declare detail?: string;
+  declare hint?: string;
+  declare severity?: string;
+  declare schema?: string;
+  declare table?: string;
+  declare column?: string;
+  declare dataType?: string;
+  declare constraint?: string;
+  declare where?: string;
+  declare routine?: string;
   /** `file:line:column` of the user's code that queued the insert, when known. */
-  readonly queuedAt?: string;
+  declare readonly queuedAt?: string;
 
-  constructor(message: string, options: { origin?: Origin; cause?: unknown; table?: string } = {}) {
+  /** `what` names the queued thing in the last line of the message: "row 3 of the insert queued at file:line". */
+  constructor(message: string, options: { origin?: Origin; cause?: unknown; table?: string; what?: string } = {}) {
     const queuedAt = callSite(options.origin);
-    super(queuedAt ? `${message}\n    (queued at ${queuedAt})` : message, { cause: options.cause });
+    super(queuedAt ? `${message}\n    ${options.what ?? 'the insert'} queued at ${queuedAt}` : message, { cause: options.cause });
     this.name = 'BatchInsertError';
-    this.queuedAt = queuedAt;
+    if (queuedAt !== undefined) Object.defineProperty(this, 'queuedAt', { value: queuedAt, enumerable: true });
     if (isObject(options.cause)) {
       for (const field of DATABASE_FIELDS) {
         const value = options.cause[field];

@@ -1,0 +1,115 @@
+// A bad row fails the transaction with the PostgreSQL error intact, naming the
+// table, the column where known and the line that queued it; nothing is written.
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { BatchInsertError, batchTransaction } from '../src';
+import { newKnex } from './support/setup';
+
+/** `file:line` of the caller, to compare with an error's `queuedAt`. */
+function here(): string {
+  const frame = new Error().stack!.split('\n')[2];
+  return /(\/[^():]+:\d+):\d+\)?$/.exec(frame)![1];
+}
+
+describe('errors', () => {
+  let knex: Knex;
+
+  before(async () => {
+    knex = newKnex();
+    await knex.raw('create table e_people (id serial primary key, email text not null unique, age int, name text not null)');
+  });
+  beforeEach(() => knex.raw("truncate e_people restart identity; insert into e_people (email, name) values ('taken@x', 'Existing')"));
+  const count = async () => Number((await knex('e_people').count('* as n'))[0].n);
+
+  it('a NULL in a NOT NULL column: code, column, table, PostgreSQL message and the line that queued the row', async () => {
+    let site = '';
+    const error = await batchTransaction(knex, async (trx) => {
+      for (let i = 0; i < 10; i++) await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok' });
+      site = here(); await trx('e_people').insert({ email: 'bad@x', name: null }); // prettier-ignore
+      for (let i = 10; i < 20; i++) await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok' });
+    }).catch((e) => e);
+    expect(error).to.be.instanceOf(BatchInsertError);
+    expect(error).to.include({ code: '23502', column: 'name', table: 'e_people' });
+    expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+    expect(error.stack.split('\n')[error.message.split('\n').length]).to.contain(site);
+    expect(error.message).to.contain('insert into e_people failed: null value in column "name" of relation "e_people" violates not-null constraint');
+    expect(error.cause.message).to.equal('null value in column "name" of relation "e_people" violates not-null constraint');
+    expect(await count()).to.equal(1);
+  });
+
+  it('a unique violation names the duplicate row among rows queued elsewhere', async () => {
+    let site = '';
+    const error = await batchTransaction(knex, async (trx) => {
+      await trx('e_people').insert([{ email: 'a@x', name: 'a' }, { email: 'b@x', name: 'b' }]);
+      site = here(); trx('e_people').insert({ email: 'taken@x', name: 'dup' }); // prettier-ignore
+      await trx('e_people').insert({ email: 'c@x', name: 'c' });
+    }).catch((e) => e);
+    expect(error).to.include({ code: '23505', constraint: 'e_people_email_key', detail: 'Key (email)=(taken@x) already exists.' });
+    expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+    expect(await count()).to.equal(1);
+  });
+
+  it('text that is not a number names its row; every await of the failed flush rejects with the same error', async () => {
+    let site = '';
+    let awaited: unknown;
+    const error = await batchTransaction(knex, async (trx) => {
+      const rows = [{ email: 'p@x', name: 'p', age: 3 }, { email: 'q@x', name: 'q', age: 'three' }, { email: 'r@x', name: 'r', age: 4 }];
+      const inserts = rows.map((row) => {
+        if (row.email === 'q@x') site = here();
+        return trx('e_people').insert(row).returning('*');
+      });
+      awaited = await Promise.all(inserts).catch((e) => e);
+      throw awaited;
+    }).catch((e) => e);
+    expect(error).to.equal(awaited);
+    expect(error).to.include({ code: '22P02' });
+    expect(error.queuedAt).to.match(new RegExp(`^${site.replace(/:\d+$/, '')}:`));
+    expect(await count()).to.equal(1);
+  });
+
+  it('an error in a row whose await already resolved surfaces at the next statement', async () => {
+    const error = await batchTransaction(knex, async (trx) => {
+      const [{ id }] = await trx('e_people').insert({ email: 'taken@x', name: 'dup' }).returning('id'); // a pre-allocated id
+      expect(id).to.equal(2);
+      await trx('e_people').select('*');
+      expect.fail('the select should have failed');
+    }).catch((e) => e);
+    expect(error).to.include({ code: '23505', table: 'e_people' });
+  });
+
+  it('after a failed flush, later statements and the commit reject with the first failure', async () => {
+    let later: unknown;
+    const error = await batchTransaction(knex, async (trx) => {
+      const failed = await trx('e_people').insert({ email: 'taken@x', name: 'dup' }).returning('*').catch((e) => e);
+      later = await trx('e_people').select('*').catch((e) => e);
+      expect(later).to.equal(failed);
+    }).catch((e) => e);
+    expect(error).to.equal(later);
+    expect(error.code).to.equal('23505');
+  });
+
+  it('refuses unusable input when it is queued, saying what and where, and loses nothing', async () => {
+    await batchTransaction(knex, async (trx) => {
+      const refused = (queue: () => unknown, what: RegExp, site: string) => {
+        let error: BatchInsertError | undefined;
+        try {
+          queue();
+        } catch (e) {
+          error = e as BatchInsertError;
+        }
+        expect(error, String(what)).to.be.instanceOf(BatchInsertError);
+        expect(error!.message).to.match(what);
+        expect(error!.queuedAt).to.match(new RegExp(`^${site}:`));
+      };
+      refused(() => trx('e_people').insert([]), /inserts an empty array/, here());
+      refused(() => trx('e_people').insert({ email: 'f@x', name: () => 'x' }), /has a function as the value of column "name"/, here());
+      refused(() => trx('e_people').insert({ email: Symbol('s'), name: 'x' }), /has a symbol as the value of column "email"/, here());
+      refused(() => trx('e_people').insert([{ email: 'ok@x', name: 'x' }, null]), /row 1 is null, not an object/, here());
+      const noTable = await trx.insert({ email: 'n@x', name: 'n' }).catch((e) => e);
+      expect(noTable).to.be.instanceOf(BatchInsertError);
+      expect(noTable.message).to.match(/names no table/);
+      await trx('e_people').insert({ email: 'kept@x', name: 'kept' });
+    });
+    expect(await knex('e_people').pluck('email')).to.deep.equal(['taken@x', 'kept@x']);
+  });
+});
