@@ -1,0 +1,160 @@
+// Nested transactions and savepoints, the forms of batchTransaction, withBatchInserts.
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { batchTransaction, withBatchInserts } from '../src';
+import { newKnex } from './support/setup';
+import { kinds, recordStatements } from './support/statements';
+
+describe('transactions', () => {
+  let knex: Knex;
+  const names = async () => (await knex('tx_items').select('name').orderBy('id')).map(({ name }) => name);
+
+  before(async () => {
+    knex = newKnex();
+    await knex.raw('create table tx_items (id serial primary key, name text not null)');
+    await batchTransaction(knex, async (trx) => void (await trx('tx_items').insert({ name: 'x' }))); // cache the catalog
+  });
+  beforeEach(() => knex.raw('truncate tx_items restart identity'));
+
+  it('batches a nested transaction in its savepoint, after writing the outer queue', async () => {
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, async (trx) => {
+        await trx('tx_items').insert({ name: 'outer 1' });
+        await trx.transaction(async (nested) => {
+          expect(await nested('tx_items').pluck('name')).to.deep.equal(['outer 1']);
+          await nested('tx_items').insert({ name: 'nested 1' });
+          await nested('tx_items').insert({ name: 'nested 2' });
+        });
+        await trx('tx_items').insert({ name: 'outer 2' });
+      }),
+    );
+    expect(kinds(statements)).to.deep.equal([
+      'BEGIN', 'insert tx_items', 'SAVEPOINT', 'select "name"', 'insert tx_items', 'RELEASE', 'insert tx_items', 'COMMIT',
+    ]);
+    expect(await names()).to.deep.equal(['outer 1', 'nested 1', 'nested 2', 'outer 2']);
+  });
+
+  it('drops only the nested queue when the savepoint rolls back', async () => {
+    await batchTransaction(knex, async (trx) => {
+      await trx('tx_items').insert({ name: 'kept' });
+      const failure = await trx.savepoint(async (nested) => {
+        await nested('tx_items').insert({ name: 'dropped' });
+        throw new Error('undo');
+      }).catch((error) => error);
+      expect(failure.message).to.equal('undo');
+      await trx('tx_items').insert({ name: 'kept too' });
+    });
+    expect(await names()).to.deep.equal(['kept', 'kept too']);
+  });
+
+  it('nests in a savepoint when given a plain knex transaction', async () => {
+    await knex.transaction(async (plain) => {
+      await plain('tx_items').insert({ name: 'plain' });
+      await batchTransaction(plain, async (trx) => {
+        await trx('tx_items').insert({ name: 'batched 1' });
+        await trx('tx_items').insert({ name: 'batched 2' });
+      });
+      expect(await plain('tx_items').pluck('name')).to.deep.equal(['plain', 'batched 1', 'batched 2']);
+    });
+    expect(await names()).to.deep.equal(['plain', 'batched 1', 'batched 2']);
+  });
+
+  it('without a callback, returns the transaction; commit() writes the queue, rollback() drops it', async () => {
+    const trx = await batchTransaction(knex);
+    trx('tx_items').insert({ name: 'committed' });
+    await trx('tx_items').insert({ name: 'committed too' });
+    await trx.commit();
+    const other = await batchTransaction(knex);
+    await other('tx_items').insert({ name: 'rolled back' });
+    await other.rollback();
+    expect(await names()).to.deep.equal(['committed', 'committed too']);
+  });
+
+  it('commit() fails with the flush error and rolls back', async () => {
+    const trx = await batchTransaction(knex);
+    await trx('tx_items').insert({ name: null });
+    const error = await trx.commit().catch((e) => e);
+    expect(error.code).to.equal('23502');
+    expect(trx.isCompleted()).to.equal(true);
+    expect(await names()).to.deep.equal([]);
+  });
+
+  it('passes transaction options to knex', async () => {
+    const level = await batchTransaction(knex, async (trx) => (await trx.raw('show transaction_isolation')).rows[0].transaction_isolation, {
+      transaction: { isolationLevel: 'serializable' },
+    });
+    expect(level).to.equal('serializable');
+  });
+
+  it('withBatchInserts: a knex whose transaction() and transactionProvider() batch', async () => {
+    const db = withBatchInserts(knex, { maxQueuedRows: 1000 });
+    const { statements } = await recordStatements(knex, async () => {
+      await db.transaction(async (trx) => {
+        for (let i = 0; i < 10; i++) await trx('tx_items').insert({ name: `a${i}` });
+      });
+      const provide = db.transactionProvider();
+      const trx = await provide();
+      for (let i = 0; i < 10; i++) await trx('tx_items').insert({ name: `b${i}` });
+      await trx.commit();
+    });
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'insert tx_items', 'COMMIT', 'BEGIN', 'insert tx_items', 'COMMIT']);
+    expect(await db('tx_items').count('* as n')).to.deep.equal([{ n: '20' }]);
+  });
+
+  it('hands out a real Knex.Transaction: code typed for knex takes it as it is', async () => {
+    const addItem = (trx: Knex.Transaction, name: string) => trx('tx_items').insert({ name });
+    const addWithKnex = (db: Knex, name: string) => db('tx_items').insert({ name });
+    await batchTransaction(knex, async (trx) => {
+      await addItem(trx, 'typed as a transaction');
+      await addWithKnex(trx, 'typed as knex');
+      expect(trx.isTransaction).to.equal(true);
+    });
+    expect(await names()).to.deep.equal(['typed as a transaction', 'typed as knex']);
+  });
+});
+
+describe('identifier and response mapping', () => {
+  const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const camel = (name: string) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const camelKeys = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(camelKeys);
+    if (value && typeof value === 'object' && value.constructor === Object) {
+      return Object.fromEntries(Object.entries(value).map(([key, v]) => [camel(key), v]));
+    }
+    return value;
+  };
+  let knex: Knex;
+
+  before(async () => {
+    knex = newKnex({
+      wrapIdentifier: (value, original) => original(snake(value)),
+      postProcessResponse: (result) => camelKeys(result),
+    });
+    await knex.raw(`
+      create table map_users (user_id serial primary key, first_name text not null, created_at timestamptz not null default now());
+      create table map_posts (post_id serial primary key, user_id int not null references map_users, post_title text not null)`);
+  });
+
+  it('writes and answers like knex with wrapIdentifier and postProcessResponse', async () => {
+    const body = async (trx: Knex.Transaction) => {
+      const answers = [];
+      for (const firstName of ['Ada', 'Grace']) {
+        const [{ userId }] = await trx('mapUsers').insert({ firstName }).returning('userId');
+        answers.push(userId);
+        answers.push(await trx('mapPosts').insert({ userId, postTitle: `${firstName}'s post` }).returning(['postId', 'postTitle']));
+        answers.push((await trx('mapPosts').insert({ userId, postTitle: 'second' })).rowCount);
+      }
+      const [all] = await trx('mapUsers').insert({ firstName: 'Star' }, '*');
+      answers.push(Object.keys(all));
+      return answers;
+    };
+    const plain = await knex.transaction(body);
+    const plainRows = await knex('mapPosts').select('*').orderBy('postId');
+    await knex.raw('truncate map_users, map_posts restart identity');
+    const batch = await batchTransaction(knex, body);
+    expect(batch).to.deep.equal(plain);
+    expect(batch[0]).to.equal(1);
+    expect(batch.at(-1)).to.deep.equal(['userId', 'firstName', 'createdAt']);
+    expect(await knex('mapPosts').select('*').orderBy('postId')).to.deep.equal(plainRows);
+  });
+});
