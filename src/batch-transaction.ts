@@ -8,6 +8,7 @@ import type { Batcher } from './batcher';
 import type { Row, TransactionInternals } from './knex-internals';
 import { type BatchOptions, type FlushStats, resolveOptions } from './options';
 import { queuedInsertOf } from './queued-insert';
+import { catalogFor } from './table-metadata';
 import { batcherOf, hookTransaction } from './transaction-hooks';
 
 /** A knex transaction whose inserts are batched. */
@@ -71,6 +72,15 @@ export function withBatchInserts(knex: Knex, options: BatchOptions = {}): Knex {
       return Reflect.get(target, property, target);
     },
   });
+}
+
+/**
+ * Forgets the table metadata (keys, sequences, foreign keys) cached for this
+ * knex instance, so the next batching transaction reads it again. Call it
+ * after changing tables in a running process, e.g. after migrations.
+ */
+export function resetTableMetadata(knex: Knex): void {
+  catalogFor(knex.client.config).forget();
 }
 
 function begin<T>(open: Open, callback: Container<T> | undefined, options: BatchTransactionOptions, parent?: Batcher): Promise<T | BatchTransaction> {

@@ -75,6 +75,13 @@ interface IdlessRow {
 
 const NO_ORIGIN: Origin = {};
 
+/**
+ * Errors of an INSERT that may come from table metadata read before the
+ * table changed: an identity column now GENERATED ALWAYS, a column or table
+ * gone, a new foreign key. The catalog is read again by the next transaction.
+ */
+const STALE_CATALOG_CODES = new Set(['428C9', '42703', '42P01', '23503']);
+
 export class Batcher {
   private queue: QueuedInsert[] = [];
   private queuedRows = 0;
@@ -240,7 +247,7 @@ export class Batcher {
     const waiters = this.idWaiters;
     this.idWaiters = [];
     try {
-      await this.retryOnStaleCatalog(() => {
+      await this.retryOnStaleCatalog(this.queue, () => {
         const rows = this.rowsUpToLastWaiter(waiters);
         return this.assignIds(rows, rows, true);
       });
@@ -331,15 +338,19 @@ export class Batcher {
     for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
   }
 
-  /** A sequence vanished since the catalog was read: read it again and redo `task` once. */
-  private async retryOnStaleCatalog<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * A sequence vanished since the catalog was read (nextval of NULL is NULL,
+   * so nothing failed in the database): read the catalog again for `inserts`
+   * and redo `task` once.
+   */
+  private async retryOnStaleCatalog<T>(inserts: readonly QueuedInsert[], task: () => Promise<T>): Promise<T> {
     try {
       return await task();
     } catch (error) {
       if (!(error instanceof StaleSequenceError)) throw error;
       log('catalog out of date (%s), reloading', error.message);
       this.catalog.forget();
-      await this.loadCatalog(this.readQueue());
+      await this.loadCatalog(inserts.flatMap((insert) => (insert.spec ? [insert.spec] : [])));
       return task();
     }
   }
@@ -366,7 +377,7 @@ export class Batcher {
       waiters = this.idWaiters;
       this.idWaiters = [];
       inserts = this.takeQueue();
-      const segments = await this.retryOnStaleCatalog(() => this.planWithIds(inserts, waiters));
+      const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
       for (const waiter of waiters) waiter.resolve(this.idResponse(waiter));
       for (const segment of segments) {
         if (segment instanceof QueuedInsert) {
@@ -451,6 +462,7 @@ export class Batcher {
       try {
         result = await this.query(statement.sql, statement.bindings);
       } catch (error) {
+        if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
         throw statementError(error, statement);
       }
       distributeResult(statement, result.rows, result.rowCount, outcomes);
