@@ -1,6 +1,7 @@
 // Where the tests find PostgreSQL: DATABASE_URL when set, else a container
-// from testcontainers (needs Docker), else PGlite, PostgreSQL compiled to
-// WebAssembly, served on a local socket so the real pg driver talks to it.
+// from testcontainers (needs Docker), else the embedded PGlite of the demo.
+import { startEmbeddedPostgres } from '../../demo/embedded-postgres';
+
 export interface Database {
   url: string;
   source: 'DATABASE_URL' | 'testcontainers' | 'PGlite';
@@ -18,19 +19,5 @@ export async function startDatabase(log: (message: string) => void = console.log
   } catch (error) {
     log(`testcontainers cannot start PostgreSQL (${String(error).split('\n')[0]}); using embedded PGlite`);
   }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
-  const db = await PGlite.create();
-  // PGlite is one backend: the server runs one connection's transaction at a
-  // time, and session settings (search_path) are shared by all connections.
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 32 });
-  await server.start();
-  return {
-    url: `postgres://postgres@${server.getServerConn()}/postgres`,
-    source: 'PGlite',
-    stop: async () => {
-      await server.stop();
-      await db.close();
-    },
-  };
+  return { ...(await startEmbeddedPostgres()), source: 'PGlite' };
 }
