@@ -512,11 +512,10 @@ function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
   return false;
 }
 
-/** The pg Result plain knex resolves an insert without RETURNING to. */
+/** The pg Result plain knex resolves an insert without RETURNING to (a plain object where pg exports no Result). */
 function insertResult(client: KnexClient, rowCount: number): unknown {
-  const { Result } = client.driver;
-  const result = typeof Result === 'function' ? new Result(undefined as unknown as string, undefined as unknown as typeof client.driver.types) : { rows: [], fields: [] };
-  return Object.assign(result, { command: 'INSERT', rowCount, oid: 0 });
+  const Result = client.driver.Result as unknown as (new () => object) | undefined;
+  return Object.assign(typeof Result === 'function' ? new Result() : { rows: [], fields: [] }, { command: 'INSERT', rowCount, oid: 0 });
 }
 
 function messageOf(error: unknown): string {

@@ -162,14 +162,18 @@ function contextId(queryContext: unknown): unknown {
   return `#${id}`;
 }
 
-const namers = new WeakMap<object, Map<unknown, (key: string) => string>>();
+type Namer = (key: string) => string;
 
-/** A memoised knex-level -> PostgreSQL column name mapping per knex config and query context. */
-function columnNamer(client: KnexClient, queryContext: unknown): (key: string) => string {
-  let byContext = namers.get(client.config);
-  if (!byContext) namers.set(client.config, (byContext = new Map()));
-  const id = contextId(queryContext);
-  let namer = byContext.get(id);
+/** Memoised namers: per query-context object (weakly), or per knex config for contexts that are not objects. */
+const namersByContext = new WeakMap<object, Namer>();
+const namersByConfig = new WeakMap<object, Map<unknown, Namer>>();
+
+/** A memoised knex-level -> PostgreSQL column name mapping for a knex config and query context. */
+function columnNamer(client: KnexClient, queryContext: unknown): Namer {
+  const isObject = queryContext !== null && typeof queryContext === 'object';
+  let byPrimitive = isObject ? undefined : namersByConfig.get(client.config);
+  if (!isObject && !byPrimitive) namersByConfig.set(client.config, (byPrimitive = new Map()));
+  let namer = isObject ? namersByContext.get(queryContext) : byPrimitive!.get(queryContext);
   if (!namer) {
     const names = new Map<string, string>();
     namer = (key) => {
@@ -177,7 +181,8 @@ function columnNamer(client: KnexClient, queryContext: unknown): (key: string) =
       if (name === undefined) names.set(key, (name = databaseName(client, key, queryContext)));
       return name;
     };
-    byContext.set(id, namer);
+    if (isObject) namersByContext.set(queryContext, namer);
+    else byPrimitive!.set(queryContext, namer);
   }
   return namer;
 }
