@@ -7,7 +7,6 @@ import flatten from 'lodash/flatten';
 import type { Batcher } from './batcher';
 import type { Row, TransactionInternals } from './knex-internals';
 import { type BatchOptions, type FlushStats, resolveOptions } from './options';
-import { queuedInsertOf } from './queued-insert';
 import { catalogFor } from './table-metadata';
 import { batcherOf, hookTransaction } from './transaction-hooks';
 
@@ -136,10 +135,10 @@ function attach(knexTrx: Knex.Transaction, options: ReturnType<typeof resolveOpt
 }
 
 /**
- * `trx.batchInsert(table, rows, chunkSize)`: knex runs it in a savepoint,
- * chunk after chunk; here every chunk is queued at once and the chunks are
- * awaited together, so they share a flush. Resolves like knex's: the
- * results of the chunks, flattened.
+ * `trx.batchInsert(table, rows, chunkSize)`: as in knex, in a savepoint, so
+ * that a failure rolls back the whole batch and nothing else; but all chunks
+ * are queued at once in that (batching) savepoint and awaited together, so
+ * they share a flush. Resolves like knex's: the chunks' results, flattened.
  */
 function queueBatchInsert(
   trx: Knex.Transaction,
@@ -150,21 +149,19 @@ function queueBatchInsert(
 ) {
   if (typeof chunkSize !== 'number' || !(chunkSize >= 1)) throw new TypeError(`Invalid chunkSize: ${chunkSize}`);
   if (!Array.isArray(rows)) throw new TypeError(`Invalid batch: Expected array, got ${typeof rows}`);
-  const builders = chunk(rows, chunkSize).map((part) => trx(table).insert(part));
   let returning: string | readonly string[] | undefined;
   let elsewhere: Knex.Transaction | undefined;
-  const done = Promise.resolve().then(async () => {
+  // like knex's, it starts on its own, a tick later, after the chained calls
+  const done = Promise.resolve().then(() => {
     if (elsewhere && elsewhere !== trx) {
-      for (const builder of builders) queuedInsertOf(builder)?.drop();
-      const moved = knexBatchInsert(table, rows, chunkSize) as Knex.BatchInsertBuilder;
-      return moved.transacting(elsewhere).returning(returning ?? []);
+      return (knexBatchInsert(table, rows, chunkSize) as Knex.BatchInsertBuilder).transacting(elsewhere).returning(returning ?? []);
     }
-    return flatten(await Promise.all(builders));
+    return trx.transaction(async (savepoint) =>
+      flatten(await Promise.all(chunk(rows, chunkSize).map((part) => savepoint(table).insert(part, returning as string[])))));
   });
   return Object.assign(done, {
     returning(columns: string | readonly string[]) {
       returning = columns;
-      for (const builder of builders) builder.returning(columns as string[]);
       return this;
     },
     transacting(other: Knex.Transaction) {

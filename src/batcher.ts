@@ -37,7 +37,7 @@
 // After a failed flush the transaction cannot commit: every later statement,
 // await and the commit reject with the first failure.
 import debug from 'debug';
-import { BatchInsertError, callSite, captureOrigin, failingRowIndex, type Origin } from './errors';
+import { BatchInsertError, callSite, captureOrigin, failingRows, type Origin } from './errors';
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError } from './id-allocator';
 import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
@@ -45,7 +45,7 @@ import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { FlushStats, ResolvedOptions } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult, type Outcomes } from './statement-results';
-import { type FlushItem, knexKeyFor, type Statement, writeStatements } from './statement-writer';
+import { type FlushItem, knexKeyFor, type Statement, type StatementRow, writeStatements } from './statement-writer';
 import { type Catalog, catalogFor, type TableMeta } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
@@ -91,6 +91,7 @@ export class Batcher {
   private failure: unknown;
   private closed = false;
   private roundTrips = 0;
+  /** One pool of ids per transaction: nested transactions share their parent's, so ids keep queue order. */
   private readonly ids: IdAllocator;
   private readonly catalog: Catalog;
 
@@ -99,7 +100,7 @@ export class Batcher {
     readonly options: ResolvedOptions,
     private readonly parent?: Batcher,
   ) {
-    this.ids = new IdAllocator(options.idBlock);
+    this.ids = parent?.ids ?? new IdAllocator(options.idBlock);
     this.catalog = catalogFor(tx.client.config);
   }
 
@@ -114,7 +115,11 @@ export class Batcher {
     this.push(new QueuedInsert(builder, origin));
   }
 
-  /** An insert builder was awaited: answer it (see the schedule above), or let knex run it. */
+  /**
+   * An insert builder was awaited: answer it (see the schedule above). Its
+   * rows are copied now, since knex would compile them now: code that
+   * reuses a row object after the await must not change what was queued.
+   */
   claim(builder: QueryBuilderInternals, runInKnex: () => Promise<unknown>): Promise<unknown> {
     if (this.closed) return runInKnex(); // knex reports the finished transaction
     if (this.failure) return Promise.reject(this.failure);
@@ -122,7 +127,7 @@ export class Batcher {
       let insert = queuedInsertOf(builder);
       if (insert && !insert.claimed && insert.state !== 'dropped') {
         insert.claimed = true;
-        if (insert.state !== 'queued') return insert.wait(this.shapeOf(insert)); // already flushed, or on its way
+        if (insert.state !== 'queued') return this.answerFlushed(insert);
       } else {
         // awaited a second time (knex runs it again), a clone, or attached with .transacting(trx)
         insert = new QueuedInsert(builder, this.origin(this.claim));
@@ -130,17 +135,40 @@ export class Batcher {
         insert.claimed = true;
         this.push(insert);
       }
-      const reading = readInsert(builder, insert.origin);
+      const reading = readInsert(builder, insert.origin, { copyRows: true });
       insert.reading = reading;
-      if (!reading.batchable) {
-        insert.drop();
-        return runInKnex(); // after the queue: the connection hook flushes it first
-      }
-      return this.answer(insert, reading.spec);
+      if (reading.batchable) return this.answer(insert, reading.spec);
+      // knex runs it in its place: after what was queued before it, before what was queued after it
+      const answer = insert.wait((outcome) => outcome.response);
+      this.exclusive(() => this.flushQueue(insert)).catch(() => undefined);
+      return answer;
     } catch (error) {
       queuedInsertOf(builder)?.drop();
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * An insert written (or being written) by a flush before it was awaited.
+   * Calls chained after that flush (`.returning()`, `.onConflict()`) come too
+   * late to apply: refused rather than answered in the wrong shape.
+   */
+  private answerFlushed(insert: QueuedInsert): Promise<unknown> {
+    const flushed = insert.spec;
+    const now = flushed && readInsert(insert.builder, insert.origin);
+    if (now?.batchable && now.spec.groupKey !== flushed!.groupKey) {
+      return Promise.reject(new BatchInsertError(
+        'knex-batch-inserts: this insert was written by a flush before it was awaited, so what was chained to it after that flush ' +
+        '(returning, onConflict) cannot apply; chain it before the next statement or flush',
+        { origin: insert.origin },
+      ));
+    }
+    return insert.wait(this.shapeOf(insert));
+  }
+
+  /** A statement that may insert rows with their column default ran (raw, truncate, DDL): pooled ids could now break queue order or collide. */
+  forgetIds(): void {
+    this.ids.forget();
   }
 
   /** Flushes everything queued so far (the parent transaction's queue first). */
@@ -149,11 +177,16 @@ export class Batcher {
     return this.exclusive(() => this.flushQueue());
   }
 
-  /** Called before any other statement reaches the connection: the queue goes first. */
+  /**
+   * Called when another statement asks for the connection: what was queued
+   * before that moment is written first (the parent transaction's queue
+   * first); what is queued after it waits, as it would in plain knex.
+   */
   async settle(): Promise<void> {
+    const last = this.queue[this.queue.length - 1];
     await this.parent?.settle();
     await this.exclusive(async () => {
-      if (this.queue.length > 0 || this.idWaiters.length > 0) await this.flushQueue();
+      if (last !== undefined && this.queue.includes(last)) await this.flushQueue(last);
     });
   }
 
@@ -176,8 +209,7 @@ export class Batcher {
   private push(insert: QueuedInsert): void {
     linkBuilder(insert.builder, insert);
     this.queue.push(insert);
-    const values = insert.builder._single.insert;
-    this.queuedRows += Array.isArray(values) ? values.length : 1;
+    this.queuedRows += insert.size;
     if (this.queuedRows >= this.options.maxQueuedRows) this.scheduleTick();
   }
 
@@ -298,15 +330,13 @@ export class Batcher {
 
   /**
    * Rows without a key value, by table, in queue order, for tables whose key
-   * comes from a sequence and can be named in knex terms. Rows of
-   * `.merge()` inserts are left to the column default: a key column added to
-   * them would be one more column the merge overwrites.
+   * comes from a sequence and can be named in knex terms.
    */
   private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
     const rows = new Map<TableMeta, IdlessRow[]>();
     for (const { insert, spec, meta } of items) {
       const key = meta?.generatedKey?.column;
-      if (key === undefined || spec.conflict?.action === 'merge' || knexKeyFor(spec, key) === undefined) continue;
+      if (key === undefined || knexKeyFor(spec, key) === undefined) continue;
       spec.rows.forEach((row, index) => {
         if (insert.ids[index] !== undefined || hasValue(spec, row, key)) return;
         const list = rows.get(meta!);
@@ -365,7 +395,8 @@ export class Batcher {
     return this.tx.query(sql, bindings);
   };
 
-  private async flushQueue(): Promise<FlushStats> {
+  /** Writes the queue, or its part up to and including `upTo`. */
+  private async flushQueue(upTo?: QueuedInsert): Promise<FlushStats> {
     const started = performance.now();
     const roundTripsBefore = this.roundTrips;
     const stats: FlushStats = { groups: 0, rows: 0, statements: 0, roundTrips: 0, ms: 0 };
@@ -374,9 +405,10 @@ export class Batcher {
     try {
       await this.loadCatalog(this.readQueue());
       this.sortIdWaiters();
-      waiters = this.idWaiters;
-      this.idWaiters = [];
-      inserts = this.takeQueue();
+      inserts = this.takeQueue(upTo);
+      const taken = new Set(inserts);
+      waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));
+      this.idWaiters = this.idWaiters.filter(({ insert }) => !taken.has(insert));
       const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
       for (const waiter of waiters) waiter.resolve(this.idResponse(waiter));
       for (const segment of segments) {
@@ -399,10 +431,11 @@ export class Batcher {
     return stats;
   }
 
-  /** Takes the queue for a flush: inserts only compiled and never awaited are dropped. */
-  private takeQueue(): QueuedInsert[] {
+  /** Takes the queue (up to `upTo`) for a flush: inserts only compiled and never awaited are dropped. */
+  private takeQueue(upTo?: QueuedInsert): QueuedInsert[] {
+    const end = upTo ? this.queue.indexOf(upTo) + 1 : this.queue.length;
     const taken: QueuedInsert[] = [];
-    for (const insert of this.queue) {
+    for (const insert of this.queue.slice(0, end)) {
       if (insert.state !== 'queued') continue;
       if (!insert.claimed && insert.compiled) {
         insert.drop();
@@ -411,8 +444,8 @@ export class Batcher {
       insert.state = 'flushing';
       taken.push(insert);
     }
-    this.queue = [];
-    this.queuedRows = 0;
+    this.queue = this.queue.slice(end);
+    this.queuedRows = this.queue.reduce((rows, insert) => rows + insert.size, 0);
     return taken;
   }
 
@@ -425,12 +458,13 @@ export class Batcher {
    */
   private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[]): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
     const segments: (Group<FlushItem>[] | QueuedInsert)[] = [];
-    const items = this.queuedItems(inserts);
+    const items: FlushItem[] = [];
     let part: FlushItem[] = [];
-    let next = 0;
     for (const insert of inserts) {
-      if (insert.spec) {
-        part.push(items[next++]);
+      const [item] = this.queuedItems([insert]);
+      if (item && !this.explicitAlwaysIdentity(item)) {
+        items.push(item);
+        part.push(item);
         continue;
       }
       if (part.length > 0) segments.push(planGroups(part));
@@ -455,6 +489,12 @@ export class Batcher {
     return segments;
   }
 
+  /** Explicit values for a GENERATED ALWAYS identity column: knex runs the insert, and PostgreSQL refuses it as it would. */
+  private explicitAlwaysIdentity({ spec, meta }: FlushItem): boolean {
+    const key = meta?.generatedKey;
+    return key?.always === true && spec.rows.some((row) => hasValue(spec, row, key.column));
+  }
+
   private async writeGroup(group: Group<FlushItem>, stats: FlushStats): Promise<void> {
     const outcomes: Outcomes = new Map();
     for (const statement of writeStatements(group, this.tx.client)) {
@@ -462,6 +502,7 @@ export class Batcher {
       try {
         result = await this.query(statement.sql, statement.bindings);
       } catch (error) {
+        if (this.closed) throw error; // rolled back meanwhile: nothing was sent
         if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
         throw statementError(error, statement);
       }
@@ -477,7 +518,9 @@ export class Batcher {
     if (this.closed) throw new Error('knex-batch-inserts: the transaction was rolled back');
     this.roundTrips++;
     try {
-      insert.succeed({ rowCount: 0, response: await this.tx.runInPlace(insert.builder) });
+      const response = await this.tx.runInPlace(insert.builder);
+      this.forgetIds(); // its rows took ids from the sequence, after those in the pool
+      insert.succeed({ rowCount: 0, response });
     } catch (error) {
       throw new BatchInsertError(`knex-batch-inserts: an insert that ran on its own failed: ${messageOf(error)}`, { origin: insert.origin, cause: error });
     }
@@ -524,22 +567,32 @@ function messageOf(error: unknown): string {
 
 /** The error of a failed statement, naming the insert (and its line) that queued the failing row, where known. */
 function statementError(error: unknown, statement: Statement): BatchInsertError {
-  const index = failingRowIndex(error, statement.sentRows, statement.valueOf);
+  const matches = failingRows(error, statement.rows.map(({ sent }) => sent), statement.valueOf);
+  const index = matches.length > 0 ? matches[0] : -1;
   const culprit = statement.rows[Math.max(index, 0)];
   const { spec, insert } = culprit.item;
   const detail = (error as { detail?: unknown }).detail;
   const inserts = new Set(statement.rows.map((row) => row.item.insert)).size;
+  const note = (error as { code?: unknown }).code === '23505' && matches.length > 1
+    ? `${matches.length} rows of the statement have this key; the others were queued at ${sitesOf(matches.slice(1).map((i) => statement.rows[i]))}`
+    : undefined;
   const what = index >= 0
     ? `row ${culprit.index} of the insert`
     : `the row is one of ${statement.rows.length} from ${inserts} insert${inserts > 1 ? 's' : ''}${otherCallSites(statement, insert.origin)}; the first was`;
   return new BatchInsertError(
     `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`,
-    { origin: insert.origin, cause: error, table: spec.tableLabel, what },
+    { origin: insert.origin, cause: error, table: spec.tableLabel, what, note },
   );
 }
 
 function otherCallSites(statement: Statement, first: Origin): string {
   const firstSite = callSite(first);
-  const sites = new Set(statement.rows.map(({ item }) => callSite(item.insert.origin)).filter((site) => site && site !== firstSite));
-  return sites.size > 0 ? ` (also queued at ${[...sites].slice(0, 3).join(', ')}${sites.size > 3 ? ', ...' : ''})` : '';
+  const others = statement.rows.filter(({ item }) => callSite(item.insert.origin) !== firstSite);
+  return others.length > 0 ? ` (also queued at ${sitesOf(others)})` : '';
+}
+
+/** The distinct call sites of `rows`, at most three. */
+function sitesOf(rows: readonly StatementRow[]): string {
+  const sites = [...new Set(rows.map(({ item }) => callSite(item.insert.origin) ?? 'an unknown place'))];
+  return sites.slice(0, 3).join(', ') + (sites.length > 3 ? ', ...' : '');
 }

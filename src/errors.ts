@@ -37,10 +37,16 @@ export class BatchInsertError extends Error implements DatabaseFields {
   /** `file:line:column` of the user's code that queued the insert, when known. */
   declare readonly queuedAt?: string;
 
-  /** `what` names the queued thing in the last line of the message: "row 3 of the insert queued at file:line". */
-  constructor(message: string, options: { origin?: Origin; cause?: unknown; table?: string; what?: string } = {}) {
+  /**
+   * `what` names the queued thing on the message's next line ("row 3 of the
+   * insert queued at file:line"); `note` adds a line after it.
+   */
+  constructor(message: string, options: { origin?: Origin; cause?: unknown; table?: string; what?: string; note?: string } = {}) {
     const queuedAt = callSite(options.origin);
-    super(queuedAt ? `${message}\n    ${options.what ?? 'the insert'} queued at ${queuedAt}` : message, { cause: options.cause });
+    const lines = [message];
+    if (queuedAt) lines.push(`${options.what ?? 'the insert'} queued at ${queuedAt}`);
+    if (options.note) lines.push(options.note);
+    super(lines.join('\n    '), { cause: options.cause });
     this.name = 'BatchInsertError';
     if (queuedAt !== undefined) Object.defineProperty(this, 'queuedAt', { value: queuedAt, enumerable: true });
     if (isObject(options.cause)) {
@@ -93,34 +99,32 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Which of the rows of a failed multi-row statement PostgreSQL complained
- * about, found from the error's column, key detail or quoted value; -1 when
- * the error does not say. `columnOf(row)` reads a row by database column name.
+ * The rows of a failed multi-row statement that fit what PostgreSQL
+ * complained about, found from the error's column, key detail or quoted
+ * value, in statement order; none when the error does not say.
+ * `valueOf(row, column)` reads a row by database column name.
  */
-export function failingRowIndex(
-  error: unknown,
-  rows: readonly Row[],
-  valueOf: (row: Row, column: string) => unknown,
-): number {
-  if (!isObject(error)) return -1;
+export function failingRows(error: unknown, rows: readonly Row[], valueOf: (row: Row, column: string) => unknown): number[] {
+  const indexes = (fits: (row: Row) => boolean) => rows.flatMap((row, index) => (fits(row) ? [index] : []));
+  if (!isObject(error)) return [];
   const { code, column, detail, message } = error;
   if (code === '23502' && typeof column === 'string') {
-    return rows.findIndex((row) => valueOf(row, column) == null);
+    return indexes((row) => valueOf(row, column) == null);
   }
   if ((code === '23505' || code === '23503') && typeof detail === 'string') {
     const key = /^Key \((.*)\)=\((.*)\)/.exec(detail);
-    if (!key) return -1;
+    if (!key) return [];
     const columns = key[1].split(', ');
     const values = columns.length === 1 ? [key[2]] : key[2].split(', ');
-    if (values.length !== columns.length) return -1;
-    return rows.findIndex((row) => columns.every((name, i) => textOf(valueOf(row, name)) === values[i]));
+    if (values.length !== columns.length) return [];
+    return indexes((row) => columns.every((name, i) => textOf(valueOf(row, name)) === values[i]));
   }
   if (typeof code === 'string' && code.startsWith('22') && typeof message === 'string') {
     const quoted = /: "(.*)"$/.exec(message);
-    if (!quoted) return -1;
-    return rows.findIndex((row) => Object.values(row).some((value) => textOf(value) === quoted[1]));
+    if (!quoted) return [];
+    return indexes((row) => Object.values(row).some((value) => textOf(value) === quoted[1]));
   }
-  return -1;
+  return [];
 }
 
 function textOf(value: unknown): string | undefined {

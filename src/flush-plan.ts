@@ -12,6 +12,8 @@
 //     a run may hold rows that reference each other in any order;
 //   - tables with ON CONFLICT inserts in the flush: which of two conflicting
 //     rows is written, and which update wins, depends on their order.
+// When the flush touches a table the catalog does not know (a view, a
+// temporary table), the whole flush keeps queue order.
 import type { InsertSpec } from './insert-spec';
 import type { TableMeta } from './table-metadata';
 
@@ -28,6 +30,8 @@ export interface Group<T extends PlannedInsert> {
 
 /** Splits inserts (in queue order) into groups, in the order they must be sent. */
 export function planGroups<T extends PlannedInsert>(inserts: readonly T[]): Group<T>[] {
+  // a table not in the catalog (a view, a temporary table) has foreign keys we do not know
+  if (inserts.some(({ meta }) => meta === undefined)) return runs([...inserts]);
   const tables = new Map<string, T[]>();
   for (const insert of inserts) {
     const id = tableKey(insert);

@@ -58,7 +58,8 @@ export class IdAllocator {
    * Adds ids to the pools of all requested tables with one query. Ids come
    * back typed as the key column, so pg parses them exactly as it parses that
    * column in a RETURNING clause (int4 -> number, int8 -> string, or whatever
-   * type parser the user installed).
+   * type parser the user installed), in the order nextval gave them
+   * (descending for a negative increment).
    */
   async fetch(requests: readonly IdRequest[], query: RunQuery): Promise<void> {
     const wanted = requests.filter((request) => request.count > 0);
@@ -66,7 +67,7 @@ export class IdAllocator {
     const sizes = wanted.map((request) => this.blockSize(request));
     const columns = wanted.map(
       ({ table }, i) =>
-        `array(select nextval(to_regclass($${2 * i + 1})) from generate_series(1, $${2 * i + 2}) order by 1)::${table.generatedKey!.type}[]`,
+        `array(select nextval(to_regclass($${2 * i + 1})) from generate_series(1, $${2 * i + 2}))::${table.generatedKey!.type}[]`,
     );
     const sql = `select * from unnest(${columns.join(', ')}) as ids(${wanted.map((_, i) => `k${i}`).join(', ')})`;
     const bindings = wanted.flatMap(({ table }, i) => [table.generatedKey!.sequence, sizes[i]]);
@@ -76,6 +77,11 @@ export class IdAllocator {
       if (ids.length !== sizes[i]) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
       this.addToPool(table, ids);
     });
+  }
+
+  /** Drops the ids in the pools; block sizes keep growing from what was drawn. */
+  forget(): void {
+    for (const pool of this.pools.values()) pool.next = pool.ids.length;
   }
 
   private blockSize({ table, count, grow }: IdRequest): number {

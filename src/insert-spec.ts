@@ -63,7 +63,7 @@ export function checkInsertValues(values: unknown, origin: Origin): void {
  * multi-row statement could not reproduce exactly are reported as not
  * batchable; they run on their own, in their place in the queue.
  */
-export function readInsert(builder: QueryBuilderInternals, origin: Origin): InsertReading {
+export function readInsert(builder: QueryBuilderInternals, origin: Origin, { copyRows = false } = {}): InsertReading {
   const single = builder._single;
   const notBatchable = (reason: string): InsertReading => ({ batchable: false, reason });
   if (builder._method !== 'insert') return notBatchable('not an insert');
@@ -84,8 +84,9 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin): Inse
 
   const values = single.insert;
   if (typeof values === 'function' || isSqlFragment(values)) return notBatchable('it inserts from a subquery or raw');
-  const rows = (Array.isArray(values) ? values : [values]) as Row[];
-  if (rows.some((row) => Object.values(row).some(isSqlFragment))) return notBatchable('a value is raw SQL or a subquery');
+  const given = (Array.isArray(values) ? values : [values]) as Row[];
+  if (given.some((row) => Object.values(row).some(isSqlFragment))) return notBatchable('a value is raw SQL or a subquery');
+  const rows = copyRows ? given.map((row) => ({ ...row })) : given;
 
   const returning = columnList(single.returning);
   if (returning === undefined) return notBatchable('its returning() is raw');
@@ -102,7 +103,7 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin): Inse
       returning,
       conflict,
       queryContext,
-      groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), mergedColumns(conflict, rows)]),
+      groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)]),
       columnName: columnNamer(client, queryContext),
     },
   };
@@ -119,12 +120,15 @@ function tableName(client: KnexClient, table: string, schema: unknown, queryCont
 }
 
 /**
- * `.merge()` without arguments updates every column the insert names, so
- * inserts naming different columns must not share a statement: a column one
- * of them leaves out would be set to its default on conflict.
+ * The insert's own column set, where inserts naming different columns must
+ * not share a statement. `.merge()` without arguments updates every column
+ * the insert names: a column one of them leaves out would be set to its
+ * default on conflict. With knex's `useNullAsDefault`, a column left out
+ * would be NULL instead of its default.
  */
-function mergedColumns(conflict: Conflict | null, rows: readonly Row[]): string[] | null {
-  if (conflict?.action !== 'merge' || conflict.updates !== undefined) return null;
+function ownColumnSet(client: KnexClient, conflict: Conflict | null, rows: readonly Row[]): string[] | null {
+  const mergesAll = conflict?.action === 'merge' && conflict.updates === undefined;
+  if (!mergesAll && !client.config.useNullAsDefault) return null;
   return [...new Set(rows.flatMap((row) => Object.keys(row)))].sort();
 }
 

@@ -52,8 +52,10 @@ export class QueuedInsert {
     return this.reading?.batchable ? this.reading.spec : undefined;
   }
 
-  get rowCount(): number {
-    return this.spec?.rows.length ?? 0;
+  /** Rows it inserts, counted when it was queued: what it adds to the queue's size. */
+  get size(): number {
+    const values = this.builder._single.insert;
+    return Array.isArray(values) ? values.length : 1;
   }
 
   /** A promise settled when this insert is written (or fails), shaped by `shape`. */

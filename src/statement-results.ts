@@ -1,17 +1,35 @@
 // Gives each insert its share of a multi-row statement's answer: its row
 // count and its RETURNING rows, in the order of its values, as plain knex
 // would have received them from a statement of its own.
+import debug from 'debug';
 import type { Row } from './knex-internals';
 import type { InsertOutcome, QueuedInsert } from './queued-insert';
-import type { Statement } from './statement-writer';
+import { matchKey, type Statement } from './statement-writer';
+
+const log = debug('knex-batch-inserts');
 
 export type Outcomes = Map<QueuedInsert, InsertOutcome>;
 
 export function distributeResult(statement: Statement, returned: readonly Row[], rowCount: number | null, outcomes: Outcomes): void {
-  const matched = matchRows(statement, returned, rowCount);
-  statement.rows.forEach(({ item }, i) => {
+  const outcomeOf = (item: Statement['rows'][number]['item']) => {
     let outcome = outcomes.get(item.insert);
     if (!outcome) outcomes.set(item.insert, (outcome = item.spec.returning ? { rowCount: 0, rows: [] } : { rowCount: 0 }));
+    return outcome;
+  };
+  const { rows, matching } = statement;
+  if (rows.every(({ item }) => item === rows[0].item)) {
+    // the rows of one insert: the answer is what knex would have received, rows a trigger dropped included
+    const outcome = outcomeOf(rows[0].item);
+    outcome.rowCount += rowCount ?? returned.length;
+    for (const row of returned) {
+      if (matching.by === 'key') for (const column of matching.added) delete row[column];
+      outcome.rows?.push(row);
+    }
+    return;
+  }
+  const matched = matchRows(statement, returned, rowCount);
+  rows.forEach(({ item }, i) => {
+    const outcome = outcomeOf(item);
     const row = matched[i];
     if (row === undefined) return; // skipped by ON CONFLICT DO NOTHING, or a merge's WHERE
     outcome.rowCount++;
@@ -24,34 +42,22 @@ export function distributeResult(statement: Statement, returned: readonly Row[],
  * statement returns nothing), or undefined when the row was not written.
  */
 function matchRows(statement: Statement, returned: readonly Row[], rowCount: number | null): (Row | null | undefined)[] {
-  const { matching, sentRows } = statement;
+  const { matching, rows } = statement;
   if (matching.by === 'count') {
-    if (rowCount !== sentRows.length) throw unexpected(`wrote ${rowCount} of ${sentRows.length} rows`, statement);
-    return sentRows.map(() => null);
+    // Without RETURNING nothing says which rows a rule or a BEFORE trigger dropped: each insert keeps its own count.
+    if (rowCount !== rows.length) log('%s wrote %d of %d rows', rows[0].item.spec.tableLabel, rowCount, rows.length);
+    return rows.map(() => null);
   }
   if (matching.by === 'position') {
-    if (returned.length !== sentRows.length) throw unexpected(`returned ${returned.length} rows for ${sentRows.length}`, statement);
+    if (returned.length !== rows.length) throw unexpected(`returned ${returned.length} rows for ${rows.length}`, statement);
     return [...returned];
   }
-  const keyOf = (read: (column: string) => unknown) => {
-    const parts = matching.columns.map((column, i) => {
-      const value = read(column);
-      return value == null ? undefined : matching.normalize[i](value);
-    });
-    return parts.includes(undefined) ? undefined : JSON.stringify(parts);
-  };
-  const waiting = new Map<string, number[]>();
-  sentRows.forEach((row, index) => {
-    const key = keyOf((column) => statement.valueOf(row, column));
-    if (key === undefined) return;
-    const list = waiting.get(key);
-    if (list) list.push(index);
-    else waiting.set(key, [index]);
-  });
-  const matched: (Row | undefined)[] = sentRows.map(() => undefined);
+  const byKey = new Map<string, number>();
+  rows.forEach(({ sent }, index) => byKey.set(matchKey(matching, (column) => statement.valueOf(sent, column))!, index));
+  const matched: (Row | undefined)[] = rows.map(() => undefined);
   for (const row of returned) {
-    const index = waiting.get(keyOf((column) => row[column]) ?? '')?.shift();
-    if (index === undefined) throw unexpected('returned a row that matches no row it was sent', statement);
+    const index = byKey.get(matchKey(matching, (column) => row[column]) ?? '');
+    if (index === undefined || matched[index] !== undefined) throw unexpected('returned a row that matches no row it was sent', statement);
     for (const column of matching.added) delete row[column];
     matched[index] = row;
   }

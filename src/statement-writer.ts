@@ -6,7 +6,7 @@
 import camelCase from 'lodash/camelCase';
 import type { Group, PlannedInsert } from './flush-plan';
 import type { InsertSpec } from './insert-spec';
-import type { KnexClient, Row } from './knex-internals';
+import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
 
 /** PostgreSQL's limit: the parameter count of a statement is a 16-bit number. */
@@ -16,35 +16,35 @@ export interface FlushItem extends PlannedInsert {
   insert: QueuedInsert;
 }
 
-/** Row `index` of `item`, as carried by a statement. */
+/** Row `index` of `item`, and the row as a statement sends it. */
 export interface StatementRow {
   item: FlushItem;
   index: number;
+  sent: Row;
 }
 
 /**
  * How a statement's answer is given back to the inserts it carries:
- * count    -> no RETURNING; every row is written, so each insert's rowCount is its row count
- * key      -> RETURNING includes `columns` (database names); returned rows are matched to
- *             sent rows by those values, so rows skipped by ON CONFLICT are simply unmatched
- * position -> the n-th returned row belongs to the n-th sent row (only where no row can be skipped)
+ * count    -> no RETURNING; each insert's rowCount is its row count
+ * key      -> RETURNING includes `columns` (database names), whose values are
+ *             unique within the statement; returned rows are matched to sent
+ *             rows by them, so rows skipped by ON CONFLICT are simply unmatched
+ * position -> the n-th returned row belongs to the n-th sent row; used only
+ *             where no row can be skipped, or for one insert per statement
  */
-export type Matching =
-  | { by: 'count' }
-  | { by: 'position' }
-  | { by: 'key'; columns: readonly string[]; normalize: readonly Normalizer[]; added: readonly string[] };
+export type Matching = { by: 'count' } | { by: 'position' } | KeyMatching;
+export type KeyMatching = { by: 'key'; columns: readonly string[]; normalize: readonly Normalizer[]; added: readonly string[] };
 
 export interface Statement {
   sql: string;
   bindings: readonly unknown[];
   rows: readonly StatementRow[];
-  /** The rows as sent, by database column name, to find the row an error is about. */
-  valueOf(row: Row, column: string): unknown;
-  sentRows: readonly Row[];
   matching: Matching;
+  /** Reads a sent row by database column name. */
+  valueOf(row: Row, column: string): unknown;
 }
 
-type Normalizer = (value: unknown) => string | undefined;
+type Normalizer = (value: unknown) => string;
 
 const integerText: Normalizer = (value) => {
   try {
@@ -64,42 +64,66 @@ const NORMALIZERS: Record<string, Normalizer> = {
   uuid: (value) => String(value).replace(/[{}-]/g, '').toLowerCase(),
 };
 
-export function writeStatements(group: Group<FlushItem>, client: KnexClient): Statement[] {
-  const first = group.inserts[0];
-  const names = new ColumnNames(group, first);
-  const matching = chooseMatching(group, names);
-  const statements: Statement[] = [];
-  for (const chunk of chunks(group, names, matching)) {
-    statements.push(compile(group, chunk, names, matching, client));
+/** A row's matching key as text, or undefined if a key column is NULL. */
+export function matchKey(matching: KeyMatching, read: (column: string) => unknown): string | undefined {
+  const parts: string[] = [];
+  for (const [i, column] of matching.columns.entries()) {
+    const value = read(column);
+    if (value == null) return undefined;
+    parts.push(matching.normalize[i](value));
   }
+  return JSON.stringify(parts);
+}
+
+export function writeStatements(group: Group<FlushItem>, client: KnexClient): Statement[] {
+  const names = new ColumnNames(group);
+  const rows = prepareRows(group, names);
+  const { matching, perInsert } = chooseMatching(group, names, rows);
+  const statements: Statement[] = [];
+  for (const chunk of chunks(group, rows, names, matching, perInsert)) statements.push(compile(group, chunk, names, matching, client));
   return statements;
 }
 
 /** Maps between knex-level keys and PostgreSQL column names for one group. */
 class ColumnNames {
-  /** database column -> knex-level key, for every key any row of the group uses */
+  /** database column -> the knex-level key used for it; the first of several that map to it */
   private readonly keys = new Map<string, string>();
+  /** Some column is named by two knex-level keys (`userId`, `user_id`): rows get one key per column. */
+  readonly aliased: boolean;
   readonly generatedKey: string | undefined;
-  readonly columnCount: number;
+  private readonly first: InsertSpec;
 
-  constructor(group: Group<FlushItem>, private readonly first: FlushItem) {
+  constructor(group: Group<FlushItem>) {
+    this.first = group.inserts[0].spec;
+    let aliased = false;
     for (const { spec } of group.inserts) {
-      for (const row of spec.rows) for (const key of Object.keys(row)) this.keys.set(spec.columnName(key), key);
+      for (const row of spec.rows) {
+        for (const key of Object.keys(row)) {
+          const column = spec.columnName(key);
+          const known = this.keys.get(column);
+          if (known === undefined) this.keys.set(column, key);
+          else if (known !== key) aliased = true;
+        }
+      }
     }
-    for (const key of first.spec.returning ?? []) this.keys.set(first.spec.columnName(key), key);
+    this.aliased = aliased;
+    for (const key of this.first.returning ?? []) if (!this.keys.has(this.columnOf(key))) this.keys.set(this.columnOf(key), key);
     const generated = group.meta?.generatedKey?.column;
     this.generatedKey = generated === undefined ? undefined : this.keyFor(generated);
-    const sendsIds = group.inserts.some(({ insert }) => insert.ids.length > 0);
-    this.columnCount = this.keys.size + (sendsIds && !this.keys.has(generated!) ? 1 : 0);
   }
 
   /** A knex-level key that names `column`, when one can be found. */
   keyFor(column: string): string | undefined {
-    return this.keys.get(column) ?? knexKeyFor(this.first.spec, column);
+    return this.keys.get(column) ?? knexKeyFor(this.first, column);
   }
 
   columnOf(key: string): string {
-    return this.first.spec.columnName(key);
+    return this.first.columnName(key);
+  }
+
+  /** The key this group uses for `key`'s column. */
+  canonical(key: string): string {
+    return this.keys.get(this.columnOf(key)) ?? key;
   }
 }
 
@@ -114,38 +138,67 @@ export function knexKeyFor(spec: InsertSpec, column: string): string | undefined
 }
 
 /**
- * By key where every row has comparable key values and no BEFORE INSERT
- * trigger can change them; else by position, which is safe where no row can
- * be skipped (no ON CONFLICT, a known table) and checked by the row count;
- * else one statement per insert, which is exactly what knex would send.
+ * The rows as they will be sent: with their pre-allocated key, arrays bound
+ * for json columns as JSON text, one key per column, and, where no row names
+ * any column (`insert({})`), the key column set to DEFAULT, since a
+ * multi-row VALUES list needs at least one column.
  */
-function chooseMatching(group: Group<FlushItem>, names: ColumnNames): Matching & { perInsert?: boolean } {
-  const { spec } = group.inserts[0];
-  if (!spec.returning && !spec.conflict) return { by: 'count' };
-  const byKey = group.meta?.hasBeforeInsertTrigger ? undefined : keyMatching(group, names);
-  if (byKey) return byKey;
-  return { by: 'position', perInsert: spec.conflict !== null || !group.meta };
+function prepareRows(group: Group<FlushItem>, names: ColumnNames): StatementRow[] {
+  const jsonColumns = group.meta?.jsonColumns;
+  const rows: StatementRow[] = [];
+  let anyColumn = false;
+  for (const item of group.inserts) {
+    item.spec.rows.forEach((row, index) => {
+      let sent = row;
+      if (names.aliased) sent = Object.fromEntries(Object.entries(row).map(([key, value]) => [names.canonical(key), value]));
+      const id = item.insert.ids[index];
+      if (id !== undefined && names.generatedKey !== undefined) sent = { ...sent, [names.generatedKey]: id };
+      if (jsonColumns && jsonColumns.size > 0) {
+        for (const [key, value] of Object.entries(sent)) {
+          if (Array.isArray(value) && jsonColumns.has(names.columnOf(key))) {
+            if (sent === row) sent = { ...row };
+            sent[key] = JSON.stringify(value);
+          }
+        }
+      }
+      anyColumn ||= Object.keys(sent).length > 0;
+      rows.push({ item, index, sent });
+    });
+  }
+  const filler = group.meta?.generatedKey?.column ?? group.meta?.primaryKey[0];
+  const fillerKey = filler === undefined ? undefined : names.keyFor(filler);
+  if (!anyColumn && fillerKey !== undefined) for (const row of rows) row.sent = { [fillerKey]: undefined };
+  return rows;
 }
 
-/** Matching by key columns, when every sent row has comparable values for them. */
-function keyMatching(group: Group<FlushItem>, names: ColumnNames): Matching | undefined {
+/**
+ * By key where every row has comparable, non-NULL key values; by position
+ * where no row can be skipped (no ON CONFLICT); else one statement per
+ * insert, which is exactly what knex would send. Tables with a BEFORE INSERT
+ * trigger, which may rewrite or drop rows, and unknown tables get one
+ * statement per insert whenever rows must be matched.
+ */
+function chooseMatching(group: Group<FlushItem>, names: ColumnNames, rows: StatementRow[]): { matching: Matching; perInsert: boolean } {
   const { spec } = group.inserts[0];
-  const meta = group.meta;
-  if (!meta) return undefined;
-  let columns: readonly string[];
+  const noColumns = rows.every(({ sent }) => Object.keys(sent).length === 0);
+  if (!spec.returning && !spec.conflict) return { matching: { by: 'count' }, perInsert: noColumns };
+  if (!group.meta || group.meta.hasBeforeInsertTrigger) return { matching: { by: 'position' }, perInsert: true };
+  const byKey = keyMatching(group, names, rows);
+  if (byKey) return { matching: byKey, perInsert: false };
+  return { matching: { by: 'position' }, perInsert: spec.conflict !== null || noColumns };
+}
+
+/** Matching by key columns: the conflict target of a merge, else the primary key. */
+function keyMatching(group: Group<FlushItem>, names: ColumnNames, rows: StatementRow[]): KeyMatching | undefined {
+  const { spec } = group.inserts[0];
+  const meta = group.meta!;
+  let columns: readonly string[] = meta.primaryKey;
   if (spec.conflict?.action === 'merge') {
     columns = spec.conflict.target.map((key) => spec.columnName(key));
     const { updates } = spec.conflict;
     const rewritesKey = updates !== undefined && !Array.isArray(updates)
       && Object.keys(updates).some((key) => columns.includes(spec.columnName(key)));
     if (rewritesKey) return undefined; // a merge that changes the conflict key returns other key values
-  } else {
-    columns = meta.primaryKey;
-    const everyRowHasKey = group.inserts.every(({ insert, spec: s }) =>
-      s.rows.every((row, index) => columns.every((column) =>
-        (column === meta.generatedKey?.column && insert.ids[index] !== undefined)
-        || valueByColumn(row, column, names) != null)));
-    if (!everyRowHasKey) return undefined;
   }
   const normalize = columns.map((column) => NORMALIZERS[meta.keyColumnTypes.get(column) ?? '']);
   if (columns.length === 0 || normalize.some((n) => n === undefined)) return undefined;
@@ -153,7 +206,9 @@ function keyMatching(group: Group<FlushItem>, names: ColumnNames): Matching | un
   const returned = new Set((spec.returning ?? []).map((key) => spec.columnName(key)));
   const added = returnsAll ? [] : columns.filter((column) => !returned.has(column));
   if (added.some((column) => names.keyFor(column) === undefined)) return undefined;
-  return { by: 'key', columns, normalize, added };
+  const matching: KeyMatching = { by: 'key', columns, normalize, added };
+  const everyRowHasKey = rows.every(({ sent }) => matchKey(matching, (column) => valueByColumn(sent, column, names)) !== undefined);
+  return everyRowHasKey ? matching : undefined;
 }
 
 function valueByColumn(row: Row, column: string, names: ColumnNames): unknown {
@@ -162,95 +217,60 @@ function valueByColumn(row: Row, column: string, names: ColumnNames): unknown {
 }
 
 /**
- * Cuts the group's rows into statements: at the parameter limit; before a
- * row whose ON CONFLICT DO UPDATE key already occurs in the statement, where
- * one statement would fail with 21000 but separate ones do not (only between
- * inserts: duplicates inside one insert fail in plain knex too); and, where
- * results are matched by position and rows may be skipped, after each insert.
+ * Cuts the group's rows into statements, in order:
+ *   - at the parameter limit;
+ *   - before a row whose matching key already occurs in the statement, so that
+ *     keys identify rows. For ON CONFLICT DO UPDATE this is also where one
+ *     statement would fail with 21000 ("cannot affect row a second time")
+ *     but separate statements do not; a key repeated inside one insert fails
+ *     in plain knex too and is left to fail;
+ *   - after each insert, where rows are matched by position and may be skipped.
  */
-function* chunks(group: Group<FlushItem>, names: ColumnNames, matching: Matching & { perInsert?: boolean }) {
+function* chunks(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNames, matching: Matching, perInsert: boolean) {
   const { spec } = group.inserts[0];
   const updates = spec.conflict?.action === 'merge' ? spec.conflict.updates : undefined;
   const extraParameters = updates && !Array.isArray(updates) ? Object.keys(updates).length : 0;
-  const rowLimit = Math.max(1, Math.floor((MAX_PARAMETERS - extraParameters) / Math.max(1, names.columnCount)));
-  const mergeKeys = spec.conflict?.action === 'merge' ? spec.conflict.target.map((key) => names.columnOf(key)) : undefined;
+  const columnCount = new Set(rows.flatMap(({ sent }) => Object.keys(sent))).size;
+  const rowLimit = Math.max(1, Math.floor((MAX_PARAMETERS - extraParameters) / Math.max(1, columnCount)));
+  const merging = spec.conflict?.action === 'merge';
 
   let chunk: StatementRow[] = [];
-  let seenKeys = new Set<string>();
-  for (const item of group.inserts) {
-    if (matching.perInsert && chunk.length > 0) {
+  let keys = new Map<string, QueuedInsert>();
+  for (const row of rows) {
+    const key = matching.by === 'key' ? matchKey(matching, (column) => valueByColumn(row.sent, column, names)) : undefined;
+    const holder = key === undefined ? undefined : keys.get(key);
+    const repeats = holder !== undefined && !(merging && holder === row.item.insert);
+    const newInsert = perInsert && chunk.length > 0 && chunk[chunk.length - 1].item !== row.item;
+    if (chunk.length >= rowLimit || repeats || newInsert) {
       yield chunk;
       chunk = [];
+      keys = new Map();
     }
-    const keysOfThisInsert: string[] = [];
-    for (let index = 0; index < item.spec.rows.length; index++) {
-      const row = item.spec.rows[index];
-      const mergeKey = mergeKeys && conflictKey(row, mergeKeys, names);
-      if (chunk.length >= rowLimit || (mergeKey !== undefined && seenKeys.has(mergeKey))) {
-        yield chunk;
-        chunk = [];
-        seenKeys = new Set();
-      }
-      chunk.push({ item, index });
-      if (mergeKey !== undefined) keysOfThisInsert.push(mergeKey);
-    }
-    for (const key of keysOfThisInsert) seenKeys.add(key);
+    chunk.push(row);
+    if (key !== undefined) keys.set(key, row.item.insert);
   }
   if (chunk.length > 0) yield chunk;
 }
 
-/** The conflict key of a row as text, or undefined when a NULL makes it conflict with nothing. */
-function conflictKey(row: Row, columns: readonly string[], names: ColumnNames): string | undefined {
-  const values = columns.map((column) => valueByColumn(row, column, names));
-  return values.some((value) => value == null) ? undefined : JSON.stringify(values.map(String));
-}
-
-function compile(
-  group: Group<FlushItem>,
-  chunk: StatementRow[],
-  names: ColumnNames,
-  matching: Matching,
-  client: KnexClient,
-): Statement {
+function compile(group: Group<FlushItem>, chunk: StatementRow[], names: ColumnNames, matching: Matching, client: KnexClient): Statement {
   const first = group.inserts[0];
-  const meta = group.meta;
-  const sentRows = chunk.map(({ item, index }) => rowToSend(item, index, names, group));
+  const sentRows = chunk.map(({ sent }) => sent);
   const builder = first.insert.builder.clone();
   builder._single.insert = sentRows;
   builder._single.returning = returningFor(first, matching, names);
+  const { conflict } = first.spec;
+  if (conflict?.action === 'merge' && conflict.updates === undefined) {
+    // `.merge()` updates every inserted column; a key column added here is not one of the user's
+    builder._single.merge = { updates: [...new Set(group.inserts.flatMap(({ spec }) => spec.rows.flatMap((row) => Object.keys(row).map((key) => names.canonical(key)))))] };
+  }
   const compiled = builder.toSQL();
   let sql = compiled.sql;
-  const sendsKeys = names.generatedKey !== undefined && chunk.some(({ item, index }) => item.insert.ids[index] !== undefined);
-  if (meta?.generatedKey?.always && sendsKeys) sql = overrideSystemValue(sql, builder, sentRows, client);
+  const sendsKeys = chunk.some(({ item, index }) => item.insert.ids[index] !== undefined);
+  if (group.meta?.generatedKey?.always && sendsKeys && names.generatedKey !== undefined) sql = overrideSystemValue(sql, builder, sentRows, client);
   if (compiled.bindings.length > MAX_PARAMETERS) {
     throw new Error(`knex-batch-inserts: a statement for ${first.spec.tableLabel} has ${compiled.bindings.length} parameters`);
   }
-  return {
-    sql,
-    bindings: compiled.bindings,
-    rows: chunk,
-    sentRows,
-    valueOf: (row, column) => valueByColumn(row, column, names),
-    matching,
-  };
-}
-
-/** The row with its pre-allocated key, and arrays bound for json columns as JSON text. */
-function rowToSend(item: FlushItem, index: number, names: ColumnNames, group: Group<FlushItem>): Row {
-  const row = item.spec.rows[index];
-  const id = item.insert.ids[index];
-  const jsonColumns = group.meta?.jsonColumns;
-  let sent = row;
-  if (id !== undefined && names.generatedKey !== undefined) sent = { ...row, [names.generatedKey]: id };
-  if (jsonColumns && jsonColumns.size > 0) {
-    for (const [key, value] of Object.entries(sent)) {
-      if (Array.isArray(value) && jsonColumns.has(names.columnOf(key))) {
-        if (sent === row) sent = { ...row };
-        sent[key] = JSON.stringify(value);
-      }
-    }
-  }
-  return sent;
+  return { sql, bindings: compiled.bindings, rows: chunk, matching, valueOf: (row, column) => valueByColumn(row, column, names) };
 }
 
 function returningFor(first: FlushItem, matching: Matching, names: ColumnNames): string[] | undefined {
@@ -265,7 +285,7 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
  * column list; the prefix up to there is rebuilt with knex's own formatter
  * (knex orders insert columns by sorted name) and must match exactly.
  */
-function overrideSystemValue(sql: string, builder: ReturnType<FlushItem['insert']['builder']['clone']>, rows: Row[], client: KnexClient): string {
+function overrideSystemValue(sql: string, builder: QueryBuilderInternals, rows: Row[], client: KnexClient): string {
   const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))].sort();
   const prefix = `insert into ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(columns)})`;
   if (!sql.startsWith(prefix)) throw new Error(`knex-batch-inserts: unexpected insert SQL, cannot add OVERRIDING SYSTEM VALUE: ${sql.slice(0, 200)}`);

@@ -59,9 +59,10 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
     if (statement._method === 'insert') {
       const run = original.run.bind(original);
       original.run = () => batcher.claim(statement, run);
-    } else {
-      markEmbeddedInserts(builder);
+      return original;
     }
+    markEmbeddedInserts(builder);
+    if (!READS_OR_UPDATES.has(statement._method)) batcher.forgetIds(); // raw SQL, truncate, DDL: may take ids from sequences
     return original;
   };
   client.acquireConnection = async function (this: KnexClient) {
@@ -76,6 +77,9 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   };
   return batcher;
 }
+
+/** knex query-builder methods that cannot take values from a sequence. */
+const READS_OR_UPDATES = new Set(['select', 'first', 'pluck', 'update', 'del', 'columnInfo']);
 
 type QueryBuilderClass = new (client: KnexClient) => QueryBuilderInternals & {
   insert(values: unknown, returning?: unknown, options?: unknown): unknown;

@@ -49,6 +49,18 @@ describe('errors', () => {
     expect(await count()).to.equal(1);
   });
 
+  it('a key repeated inside the batch names every line that queued it', async () => {
+    const sites: string[] = [];
+    const error = await batchTransaction(knex, async (trx) => {
+      sites.push(here()); trx('e_people').insert({ email: 'same@x', name: 'a' }); // prettier-ignore
+      trx('e_people').insert({ email: 'other@x', name: 'b' });
+      sites.push(here()); trx('e_people').insert({ email: 'same@x', name: 'c' }); // prettier-ignore
+    }).catch((e) => e);
+    expect(error.code).to.equal('23505');
+    expect(error.message).to.contain(`queued at ${sites[0]}:`);
+    expect(error.message).to.contain(`2 rows of the statement have this key; the others were queued at ${sites[1]}:`);
+  });
+
   it('text that is not a number names its row; every await of the failed flush rejects with the same error', async () => {
     let site = '';
     let awaited: unknown;

@@ -146,6 +146,64 @@ describe('pre-allocated ids', () => {
     expect(await insertOne()).to.deep.equal([{ id: 1 }]);
   });
 
+  it('numbers .merge() rows with the others, in queue order, and never rewrites an existing row\'s id', async () => {
+    await knex.raw('create table id_merged (id serial primary key, name text unique, v int)');
+    const { plain, batch, plainRows, batchRows } = await compare(knex, ['id_merged'], async (trx) => {
+      await trx.raw("insert into id_merged (name, v) values ('old', 0)");
+      const pending = trx('id_merged').insert({ name: 'old', v: 1 });
+      const [a] = await trx('id_merged').insert({ name: 'a' }).returning('id');
+      const merged = await pending.onConflict('name').merge().returning(['id', 'v']);
+      await Promise.all([trx('id_merged').insert({ name: 'b' }), trx('id_merged').insert({ name: 'c' }).onConflict('name').merge(), trx('id_merged').insert({ name: 'd' })]);
+      return [a, merged];
+    });
+    expect(batch[1]).to.deep.equal(plain[1]); // the merge updated the existing row, which keeps its id
+    expect(batchRows[0].map(({ name }: { name: string }) => name)).to.deep.equal(plainRows[0].map(({ name }: { name: string }) => name));
+    expect(batchRows[0].find(({ name }: { name: string }) => name === 'old')).to.include({ id: 1, v: 1 });
+  });
+
+  it('keeps ids in queue order around raw inserts, truncates and nested transactions, and never collides', async () => {
+    await knex.raw('truncate id_serial restart identity');
+    await batchTransaction(knex, async (trx) => {
+      const ids = async (name: string) => Number((await trx('id_serial').insert({ name }).returning('id'))[0].id);
+      await ids('a');
+      await ids('b'); // draws a block: ids left in the pool
+      await trx.raw("insert into id_serial (name) values ('raw')");
+      await ids('after raw');
+      await trx.transaction(async (nested) => void (await nested('id_serial').insert({ name: 'nested' }).returning('id')));
+      await ids('after nested');
+      await trx.raw('truncate id_serial restart identity');
+      await ids('after truncate');
+      await trx.raw("insert into id_serial (name) values ('raw after truncate')");
+    });
+    const rows = await knex('id_serial').select('name').orderBy('id');
+    expect(rows.map(({ name }) => name)).to.deep.equal(['after truncate', 'raw after truncate']);
+  });
+
+  it('refuses an explicit id for a GENERATED ALWAYS column as plain knex does (428C9)', async () => {
+    const error = await batchTransaction(knex, (trx) => trx('id_always').insert([{ name: 'a' }, { id: 1000, name: 'b' }]).returning('*')).catch((e) => e);
+    expect(error.code).to.equal('428C9');
+  });
+
+  it('gives ids of a descending sequence in the order nextval gives them', async () => {
+    await knex.raw("create sequence id_down_seq increment by -1 start with -1 maxvalue -1; create table id_down (id int primary key default nextval('id_down_seq'), name text)");
+    const ids = await batchTransaction(knex, async (trx) => {
+      const all = [];
+      for (const name of ['a', 'b', 'c']) all.push((await trx('id_down').insert({ name }).returning('id'))[0].id);
+      return all;
+    });
+    expect(ids).to.deep.equal([-1, -2, -3]);
+  });
+
+  it('with useNullAsDefault, keeps inserts of different column sets apart so left-out columns get their default', async () => {
+    const db = newKnex({ useNullAsDefault: true });
+    await db.raw("create table id_null_default (id serial primary key, a int, b text default 'dflt')");
+    await batchTransaction(db, async (trx) => {
+      await trx('id_null_default').insert({ a: 1 });
+      await trx('id_null_default').insert({ a: 2, b: 'given' });
+    });
+    expect(await db('id_null_default').select('a', 'b').orderBy('id')).to.deep.equal([{ a: 1, b: 'dflt' }, { a: 2, b: 'given' }]);
+  });
+
   it('keeps no ids across transactions, so TRUNCATE ... RESTART IDENTITY cannot cause collisions', async () => {
     await knex.raw('truncate id_serial restart identity');
     for (let round = 0; round < 2; round++) {

@@ -93,6 +93,26 @@ describe('onConflict', () => {
     ]);
   });
 
+  it('ignore(): returned rows go to the right await when explicit keys repeat across inserts', async () => {
+    await knex.raw("create table oc_explicit (id int primary key, email text unique); insert into oc_explicit values (99, 'x')");
+    const answers = await batchTransaction(knex, (trx) => Promise.all([
+      trx('oc_explicit').insert({ id: 1, email: 'x' }).onConflict().ignore().returning('*'),
+      trx('oc_explicit').insert({ id: 1, email: 'y' }).onConflict().ignore().returning('*'),
+    ]));
+    expect(answers).to.deep.equal([[], [{ id: 1, email: 'y' }]]);
+  });
+
+  it('merge(): equal keys written differently ("05" and 5, upper- and lower-case uuids) are one key', async () => {
+    await knex.raw('create table oc_keys (id serial primary key, num bigint unique, ext uuid unique, v text)');
+    await batchTransaction(knex, (trx) => Promise.all([
+      trx('oc_keys').insert({ num: '05', v: 'first' }).onConflict('num').merge(),
+      trx('oc_keys').insert({ num: 5, v: 'second' }).onConflict('num').merge(),
+      trx('oc_keys').insert({ ext: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', v: 'third' }).onConflict('ext').merge(),
+      trx('oc_keys').insert({ ext: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', v: 'fourth' }).onConflict('ext').merge(),
+    ]));
+    expect(await knex('oc_keys').select('num', 'v').orderBy('id')).to.deep.equal([{ num: '5', v: 'second' }, { num: null, v: 'fourth' }]);
+  });
+
   it('fails like plain knex when one insert repeats a merge key (21000)', async () => {
     const rows = [{ email: 'dup@x', name: 'a' }, { email: 'dup@x', name: 'b' }];
     await reset();

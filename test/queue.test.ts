@@ -118,7 +118,7 @@ describe('queueing and flushing', () => {
     expect(batch.ids).to.deep.equal([{ id: '3' }, { id: '4' }]);
   });
 
-  it('queues trx.insert().into(), trx.table(), withSchema, .transacting(trx) and trx.batchInsert', async () => {
+  it('queues trx.insert().into(), trx.table(), withSchema, .transacting(trx); trx.batchInsert in a savepoint, as knex', async () => {
     const db = newKnex();
     const { result, statements } = await recordStatements(db, () =>
       batchTransaction(db, async (trx) => {
@@ -129,9 +129,67 @@ describe('queueing and flushing', () => {
         return chunks;
       }),
     );
-    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'COMMIT']);
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'SAVEPOINT', 'insert q_items', 'RELEASE', 'COMMIT']);
     expect(result.map(({ rowCount }: { rowCount: number }) => rowCount)).to.deep.equal([2, 1]);
     expect(await names()).to.deep.equal(['into', 'table', 'transacting', 'batch 1', 'batch 2', 'batch 3']);
+  });
+
+  it('a failed trx.batchInsert rolls back its savepoint only, as in knex', async () => {
+    await knex.raw('create unique index q_items_name on q_items (name)');
+    try {
+      await batchTransaction(knex, async (trx) => {
+        await trx('q_items').insert({ name: 'kept' });
+        const failed = await trx.batchInsert('q_items', [{ name: 'a' }, { name: 'b' }, { name: 'kept' }], 2).catch((error) => error);
+        expect(failed.code).to.equal('23505');
+        await trx('q_items').insert({ name: 'after' });
+      });
+    } finally {
+      await knex.raw('drop index q_items_name');
+    }
+    expect(await names()).to.deep.equal(['kept', 'after']);
+  });
+
+  it('copies rows when they are awaited: a row object reused after an await keeps what was inserted', async () => {
+    await batchTransaction(knex, async (trx) => {
+      const row = { name: 'first' };
+      for (const name of ['first', 'second', 'third']) {
+        row.name = name;
+        await trx('q_items').insert(row);
+      }
+    });
+    expect(await names()).to.deep.equal(['first', 'second', 'third']);
+  });
+
+  it('a statement sees the inserts queued before it, not those queued after it', async () => {
+    const counts = await batchTransaction(knex, async (trx) => {
+      await trx('q_items').insert({ name: 'before' });
+      const count = trx('q_items').count('* as n').then(([{ n }]) => n);
+      const after = trx('q_items').insert({ name: 'after' }).returning('name');
+      return Promise.all([count, after]);
+    });
+    expect(counts).to.deep.equal(['1', [{ name: 'after' }]]);
+  });
+
+  it('writes several insert({}) of one flush as rows of defaults', async () => {
+    const db = newKnex();
+    await db.raw('create table q_defaults (id serial primary key, note text default $$none$$)');
+    const { statements } = await recordStatements(db, () =>
+      batchTransaction(db, async (trx) => {
+        for (let i = 0; i < 3; i++) await trx('q_defaults').insert({});
+      }),
+    );
+    expect(kinds(statements).filter((kind) => kind.startsWith('insert'))).to.deep.equal(['insert q_defaults']);
+    expect(await db('q_defaults').select('*').orderBy('id')).to.deep.equal([1, 2, 3].map((id) => ({ id, note: 'none' })));
+  });
+
+  it('refuses .returning() chained after the flush that wrote the insert, rather than answer without it', async () => {
+    await batchTransaction(knex, async (trx) => {
+      const insert = trx('q_items').insert({ name: 'bare' });
+      await trx('q_items').select(); // writes the bare insert
+      const error = await insert.returning('*').catch((e) => e);
+      expect(error.message).to.match(/written by a flush before it was awaited/);
+    });
+    expect(await names()).to.deep.equal(['bare']);
   });
 
   it('batchInsert with returning resolves to the returned rows of all chunks, like knex', async () => {
@@ -139,6 +197,17 @@ describe('queueing and flushing', () => {
       trx.batchInsert('q_items', [{ name: 'a' }, { name: 'b' }, { name: 'c' }], 2).returning(['id', 'name']),
     );
     expect(rows).to.deep.equal([{ id: '1', name: 'a' }, { id: '2', name: 'b' }, { id: '3', name: 'c' }]);
+  });
+
+  it('runs an awaited insert it cannot batch before the inserts queued after it', async () => {
+    await knex.raw("insert into q_items (name) values ('old')");
+    await batchTransaction(knex, async (trx) => {
+      const copy = trx('q_copies').insert(trx('q_items').select('name'));
+      const later = trx('q_items').insert({ name: 'later' });
+      await copy;
+      await later;
+    });
+    expect(await names('q_copies')).to.deep.equal(['old']);
   });
 
   it('runs inserts it cannot batch in their place, after the rows queued before them', async () => {

@@ -135,6 +135,16 @@ describe('identifier and response mapping', () => {
       create table map_posts (post_id serial primary key, user_id int not null references map_users, post_title text not null)`);
   });
 
+  it('accepts two keys that name the same column (userId and user_id) in one group', async () => {
+    await batchTransaction(knex, async (trx) => {
+      const [{ userId }] = await trx('mapUsers').insert({ firstName: 'Key' }).returning('userId');
+      await trx('mapPosts').insert({ userId, postTitle: 'camel' });
+      await trx('mapPosts').insert({ user_id: userId, post_title: 'snake' });
+    });
+    const posts = await knex('mapPosts').whereIn('postTitle', ['camel', 'snake']).select('postTitle').orderBy('postId');
+    expect(posts).to.deep.equal([{ postTitle: 'camel' }, { postTitle: 'snake' }]);
+  });
+
   it('writes and answers like knex with wrapIdentifier and postProcessResponse', async () => {
     const body = async (trx: Knex.Transaction) => {
       const answers = [];
@@ -148,6 +158,7 @@ describe('identifier and response mapping', () => {
       answers.push(Object.keys(all));
       return answers;
     };
+    await knex.raw('truncate map_users, map_posts restart identity');
     const plain = await knex.transaction(body);
     const plainRows = await knex('mapPosts').select('*').orderBy('postId');
     await knex.raw('truncate map_users, map_posts restart identity');
