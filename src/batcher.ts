@@ -46,7 +46,7 @@ import type { FlushStats, ResolvedOptions } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult, type Outcomes } from './statement-results';
 import { type FlushItem, knexKeyFor, type Statement, type StatementRow, writeStatements } from './statement-writer';
-import { type Catalog, catalogFor, type TableMeta } from './table-metadata';
+import { type Catalog, type CatalogIdRequest, catalogFor, type TableMeta } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
 
@@ -57,6 +57,8 @@ export interface TransactionAccess {
   query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
   runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
+  /** The parser pg applies to text values of a type on this connection. */
+  typeParser(typeOid: number): Promise<(text: string) => unknown>;
 }
 
 /** An await of `.returning(<key>)` that ids alone may answer. */
@@ -251,7 +253,11 @@ export class Batcher {
   private async tick(): Promise<void> {
     const needsFlush = () => this.queuedRows >= this.options.maxQueuedRows || this.queue.some((insert) => insert.awaited);
     if (this.idWaiters.length > 0) {
-      await this.loadCatalog(this.idWaiters.map(({ spec }) => spec));
+      try {
+        await this.loadCatalogDrawingIds();
+      } catch (error) {
+        throw this.fail(error, []);
+      }
       this.sortIdWaiters();
     }
     if (needsFlush()) await this.flushQueue();
@@ -385,8 +391,41 @@ export class Batcher {
     }
   }
 
-  private loadCatalog(specs: readonly InsertSpec[]): Promise<void> {
-    return this.catalog.load(specs.map((spec) => spec.table), this.query);
+  private async loadCatalog(specs: readonly InsertSpec[]): Promise<void> {
+    await this.catalog.load(specs.map((spec) => spec.table), this.query);
+  }
+
+  /**
+   * Loads what the catalog lacks for the awaited tables. For a table it did
+   * not know, the catalog query also draws the ids the awaits need (the
+   * id-less rows queued up to the last one), on the assumption that the
+   * awaited column is the generated key, which the query checks: the first
+   * ids of a new process cost no round trip of their own.
+   */
+  private async loadCatalogDrawingIds(): Promise<void> {
+    const unknown = this.idWaiters.filter(({ spec }) => !this.catalog.lookup(spec.table));
+    const requests: CatalogIdRequest[] = [];
+    if (unknown.length > 0) {
+      this.readQueue();
+      const last = new Map(unknown.map(({ insert, spec }) => [JSON.stringify(spec.table), insert]));
+      for (const [table, lastInsert] of last) {
+        const { spec: awaited } = unknown.find(({ insert }) => insert === lastInsert)!;
+        const key = awaited.columnName(awaited.returning![0]);
+        let count = 0;
+        for (const insert of this.queue.slice(0, this.queue.indexOf(lastInsert) + 1)) {
+          const { spec } = insert;
+          if (spec && JSON.stringify(spec.table) === table) count += spec.rows.filter((row) => !hasValue(spec, row, key)).length;
+        }
+        requests.push({ table: JSON.parse(table), column: key, count });
+      }
+    }
+    const drawn = await this.catalog.load(this.idWaiters.map(({ spec }) => spec.table), this.query, requests);
+    for (const [i, ids] of drawn.entries()) {
+      const meta = this.catalog.lookup(requests[i].table);
+      if (ids.length === 0 || !meta?.generatedKey) continue;
+      const parse = await this.tx.typeParser(meta.generatedKey.typeOid);
+      this.ids.add(meta, ids.map((id) => parse(id)));
+    }
   }
 
   private query = (sql: string, bindings: readonly unknown[]) => {

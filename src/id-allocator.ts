@@ -75,7 +75,7 @@ export class IdAllocator {
     wanted.forEach(({ table }, i) => {
       const ids = rows.map((row) => row[`k${i}`]).filter((id) => id !== null);
       if (ids.length !== sizes[i]) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
-      this.addToPool(table, ids);
+      this.add(table, ids);
     });
   }
 
@@ -90,7 +90,8 @@ export class IdAllocator {
     return Math.max(count, Math.min(this.blocks.max, Math.max(this.blocks.min, 3 * drawn)));
   }
 
-  private addToPool(table: TableMeta, ids: unknown[]): void {
+  /** Adds ids drawn for `table`, in sequence order, to its pool. */
+  add(table: TableMeta, ids: unknown[]): void {
     const pool = this.pools.get(table.id);
     if (!pool) {
       this.pools.set(table.id, { ids, next: 0, drawn: ids.length });

@@ -11,6 +11,8 @@ export interface GeneratedKey {
   sequence: string;
   /** Schema-qualified, quoted type of the key column, for casting allocated ids. */
   type: string;
+  /** Its type OID, to parse ids drawn as text as pg parses that column. */
+  typeOid: number;
   /** GENERATED ALWAYS AS IDENTITY: explicit values need OVERRIDING SYSTEM VALUE. */
   always: boolean;
 }
@@ -50,12 +52,66 @@ interface RelationRow {
 // (for json, arrays, int8) cannot change what we read. Schemas in $1 are
 // loaded; with $2 also those on the search path. Temporary schemas are left
 // out: they belong to one connection, the cache to the whole knex instance.
+// $3..$6 ask for ids at the same time (schema, table, key column, count): a
+// transaction's first ids cost no round trip of their own. `drawn` is a
+// volatile CTE, so PostgreSQL evaluates it exactly once.
 const CATALOG_SQL = `
+with relations as (
+  select c.oid, n.nspname, c.relname, c.relkind
+  from pg_namespace n
+  join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
+  where n.nspname = any($1::text[])
+     or ($2 and n.nspname = any(current_schemas(false)) and n.nspname <> 'pg_catalog')
+),
+requested as (
+  select r.i, r.key_column, r.n,
+         to_regclass(case when r.schema is null then quote_ident(r.name) else quote_ident(r.schema) || '.' || quote_ident(r.name) end) as relid
+  from unnest($3::text[], $4::text[], $5::text[], $6::int[]) with ordinality r(schema, name, key_column, n, i)
+),
+keys as (
+  select i.indrelid as relid, a.attname as key_column, s.oid as seq,
+         quote_ident(sn.nspname) || '.' || quote_ident(s.relname) as sequence,
+         quote_ident(tn.nspname) || '.' || quote_ident(t.typname) as type, t.oid::int as type_oid,
+         a.attidentity = 'a' as always
+  from pg_index i
+  join pg_class c on c.oid = i.indrelid
+  join pg_namespace n on n.oid = c.relnamespace
+  join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+  join pg_type t on t.oid = a.atttypid
+  join pg_namespace tn on tn.oid = t.typnamespace
+  join pg_class s on s.oid = case
+    when a.attidentity <> '' then
+      to_regclass(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname))
+    else (
+      select d.refobjid
+      from pg_attrdef ad
+      join pg_depend d on d.classid = 'pg_attrdef'::regclass and d.objid = ad.oid and d.refclassid = 'pg_class'::regclass
+      join pg_class ds on ds.oid = d.refobjid and ds.relkind = 'S'
+      where ad.adrelid = c.oid and ad.adnum = a.attnum
+        and pg_get_expr(ad.adbin, ad.adrelid) ~ '^nextval\\(''[^'']*''::regclass\\)$'
+      limit 1)
+    end
+  join pg_namespace sn on sn.oid = s.relnamespace
+  where i.indisprimary and i.indnatts = 1
+    and (i.indrelid in (select oid from relations) or i.indrelid in (select relid from requested))
+),
+triggered as (
+  select distinct g.tgrelid as relid
+  from pg_trigger g
+  where not g.tgisinternal and g.tgenabled <> 'D' and (g.tgtype::int & 7) = 7
+),
+drawn as (
+  select r.i, array(select nextval(k.seq)::text from generate_series(1, r.n)) as ids
+  from requested r
+  join keys k on k.relid = r.relid and k.key_column = r.key_column
+  where r.relid not in (select relid from triggered)
+)
 select json_build_object(
   'searchPath', (select coalesce(array_agg(s), '{}') from unnest(current_schemas(true)) s
                  where s <> 'pg_catalog' and s not like 'pg_temp%'),
-  'relations', coalesce(json_agg(json_build_object(
-    'schema', n.nspname,
+  'ids', (select coalesce(json_object_agg(i, ids), '{}') from drawn),
+  'relations', (select coalesce(json_agg(json_build_object(
+    'schema', c.nspname,
     'name', c.relname,
     'kind', c.relkind,
     'primaryKey', (
@@ -65,30 +121,8 @@ select json_build_object(
       join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
       where i.indrelid = c.oid and i.indisprimary),
     'generatedKey', (
-      select json_build_object(
-        'column', a.attname,
-        'sequence', quote_ident(sn.nspname) || '.' || quote_ident(s.relname),
-        'type', quote_ident(tn.nspname) || '.' || quote_ident(t.typname),
-        'always', a.attidentity = 'a')
-      from pg_index i
-      join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-      join pg_type t on t.oid = a.atttypid
-      join pg_namespace tn on tn.oid = t.typnamespace
-      join pg_class s on s.oid = case
-        when a.attidentity <> '' then
-          to_regclass(pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname))
-        else (
-          select d.refobjid
-          from pg_attrdef ad
-          join pg_depend d on d.classid = 'pg_attrdef'::regclass and d.objid = ad.oid
-                          and d.refclassid = 'pg_class'::regclass
-          join pg_class ds on ds.oid = d.refobjid and ds.relkind = 'S'
-          where ad.adrelid = c.oid and ad.adnum = a.attnum
-            and pg_get_expr(ad.adbin, ad.adrelid) ~ '^nextval\\(''[^'']*''::regclass\\)$'
-          limit 1)
-        end
-      join pg_namespace sn on sn.oid = s.relnamespace
-      where i.indrelid = c.oid and i.indisprimary and i.indnatts = 1),
+      select json_build_object('column', k.key_column, 'sequence', k.sequence, 'type', k.type, 'typeOid', k.type_oid, 'always', k.always)
+      from keys k where k.relid = c.oid),
     'jsonColumns', (
       select array_agg(a.attname)
       from pg_attribute a
@@ -106,14 +140,17 @@ select json_build_object(
       join pg_class p on p.oid = f.confrelid
       join pg_namespace pn on pn.oid = p.relnamespace
       where f.conrelid = c.oid and f.contype = 'f' and not f.condeferred),
-    'hasBeforeInsertTrigger', exists (
-      select 1 from pg_trigger g
-      where g.tgrelid = c.oid and not g.tgisinternal and g.tgenabled <> 'D' and (g.tgtype::int & 7) = 7)
-  )) filter (where c.oid is not null), '[]'))::text as catalog
-from pg_namespace n
-left join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
-where n.nspname = any($1::text[])
-   or ($2 and n.nspname = any(current_schemas(false)) and n.nspname <> 'pg_catalog')`;
+    'hasBeforeInsertTrigger', c.oid in (select relid from triggered)
+  )), '[]') from relations c)
+)::text as catalog`;
+
+/** Ids wanted from the sequence of a table's key, asked for with the catalog. */
+export interface CatalogIdRequest {
+  table: TableName;
+  /** The key column the code awaits; ids are drawn only if it is the table's generated key. */
+  column: string;
+  count: number;
+}
 
 /** What the catalog knows of every relation in the schemas it has loaded. */
 export class Catalog {
@@ -127,8 +164,13 @@ export class Catalog {
     return id === undefined ? undefined : this.relations.get(id) ?? undefined;
   }
 
-  /** Loads, in one query, every schema needed to look up these tables. */
-  async load(tables: readonly TableName[], query: RunQuery): Promise<void> {
+  /**
+   * Loads, in one query, every schema needed to look up these tables, and
+   * draws the ids of `requests` on the way (as text, by request index; a
+   * request gets none unless its column is the table's generated key and no
+   * BEFORE INSERT trigger may change it).
+   */
+  async load(tables: readonly TableName[], query: RunQuery, requests: readonly CatalogIdRequest[] = []): Promise<string[][]> {
     const schemas = new Set<string>();
     let withSearchPath = this.searchPath === undefined;
     for (const table of tables) {
@@ -136,9 +178,15 @@ export class Catalog {
       if (table.schema !== undefined) schemas.add(table.schema);
       else withSearchPath = true; // not found on the path: maybe created since we looked
     }
-    if (schemas.size === 0 && !withSearchPath) return;
-    const { rows } = await query(CATALOG_SQL, [[...schemas], withSearchPath]);
-    this.store(JSON.parse(String(rows[0].catalog)), schemas, withSearchPath);
+    if (schemas.size === 0 && !withSearchPath) return requests.map(() => []);
+    const { rows } = await query(CATALOG_SQL, [
+      [...schemas], withSearchPath,
+      requests.map(({ table }) => table.schema ?? null), requests.map(({ table }) => table.name),
+      requests.map(({ column }) => column), requests.map(({ count }) => count),
+    ]);
+    const catalog = JSON.parse(String(rows[0].catalog)) as { searchPath: string[]; relations: RelationRow[]; ids: Record<string, string[]> };
+    this.store(catalog, schemas, withSearchPath);
+    return requests.map((_, i) => catalog.ids[String(i + 1)] ?? []);
   }
 
   /** Drops everything, for when the database no longer matches what was loaded. */

@@ -45,6 +45,9 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
       inPlace.connection = await connection(); // a runner with a connection does not ask for one
       return inPlace.run();
     },
+    async typeParser(typeOid) {
+      return (await connection()).getTypeParser(typeOid, 'text');
+    },
   };
   const batcher = new Batcher(access, options, parent);
   batchers.set(client, batcher);

@@ -46,16 +46,15 @@ describe('the reference demo: 100 users with 2 addresses each', () => {
     expect(statements).to.have.length(302);
   });
 
-  it('batchTransaction sends 8 statements in the first transaction of a process and writes the same rows', async () => {
+  it('batchTransaction sends 7 statements in the first transaction of a process and writes the same rows', async () => {
     await knex.transaction(addAllSequentially);
     const plain = await rows();
     await knex.raw('truncate demo_users, demo_addresses restart identity');
 
     const cold = newKnex(); // nothing cached yet, as in a new process
     const { statements } = await recordStatements(cold, () => batchTransaction(cold, addAllSequentially));
-    expect(kinds(statements)).to.deep.equal([
-      'BEGIN', 'catalog', 'ids', 'ids', 'ids', 'insert demo_users', 'insert demo_addresses', 'COMMIT',
-    ]);
+    // the catalog query also draws the first id; then blocks of 32 and 99
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'ids', 'ids', 'insert demo_users', 'insert demo_addresses', 'COMMIT']);
     expect(await rows()).to.deep.equal(plain);
   });
 
@@ -67,18 +66,17 @@ describe('the reference demo: 100 users with 2 addresses each', () => {
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'ids', 'ids', 'ids', 'insert demo_users', 'insert demo_addresses', 'COMMIT']);
   });
 
-  it('under Promise.all: 5 statements with the catalog cached, 6 in a new process, and the same data', async () => {
+  it('under Promise.all: 5 statements, in a new process too, and the same data', async () => {
     await knex.transaction(addAllSequentially);
     const plain = await addressesByUser();
 
-    for (const [label, expected] of [['cold', 6], ['warm', 5]] as const) {
+    for (const [label, expected] of [['cold', ['BEGIN', 'catalog']], ['warm', ['BEGIN', 'ids']]] as const) {
       await knex.raw('truncate demo_users, demo_addresses restart identity');
       const db = label === 'cold' ? newKnex() : knex;
       if (label === 'warm') await batchTransaction(db, async (trx) => void (await trx('demo_users').insert({ name: 'x' })));
       await knex.raw('truncate demo_users, demo_addresses restart identity');
       const { statements } = await recordStatements(db, () => batchTransaction(db, addAllAtOnce));
-      expect(statements, label).to.have.length(expected);
-      expect(kinds(statements).slice(-4), label).to.deep.equal(['ids', 'insert demo_users', 'insert demo_addresses', 'COMMIT']);
+      expect(kinds(statements), label).to.deep.equal([...expected, 'insert demo_users', 'insert demo_addresses', 'COMMIT']);
       expect(await addressesByUser(), label).to.deep.equal(plain);
       expect((await rows()).users.map(({ id }) => Number(id)), label).to.deep.equal(USERS.map((_, i) => i + 1));
     }
