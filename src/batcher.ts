@@ -37,7 +37,7 @@
 // After a failed flush the transaction cannot commit: every later statement,
 // await and the commit reject with the first failure.
 import debug from 'debug';
-import { BatchInsertError, callSite, captureOrigin, failingRows, type Origin } from './errors';
+import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError } from './errors';
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError } from './id-allocator';
 import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
@@ -45,7 +45,7 @@ import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { FlushStats, ResolvedOptions } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult, type Outcomes } from './statement-results';
-import { type FlushItem, knexKeyFor, type Statement, type StatementRow, writeStatements } from './statement-writer';
+import { type FlushItem, knexKeyFor, writeStatements } from './statement-writer';
 import { type Catalog, type CatalogIdRequest, catalogFor, type TableMeta } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
@@ -598,40 +598,4 @@ function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
 function insertResult(client: KnexClient, rowCount: number): unknown {
   const Result = client.driver.Result as unknown as (new () => object) | undefined;
   return Object.assign(typeof Result === 'function' ? new Result() : { rows: [], fields: [] }, { command: 'INSERT', rowCount, oid: 0 });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The error of a failed statement, naming the insert (and its line) that queued the failing row, where known. */
-function statementError(error: unknown, statement: Statement): BatchInsertError {
-  const matches = failingRows(error, statement.rows.map(({ sent }) => sent), statement.valueOf);
-  const index = matches.length > 0 ? matches[0] : -1;
-  const culprit = statement.rows[Math.max(index, 0)];
-  const { spec, insert } = culprit.item;
-  const detail = (error as { detail?: unknown }).detail;
-  const inserts = new Set(statement.rows.map((row) => row.item.insert)).size;
-  const note = (error as { code?: unknown }).code === '23505' && matches.length > 1
-    ? `${matches.length} rows of the statement have this key; the others were queued at ${sitesOf(matches.slice(1).map((i) => statement.rows[i]))}`
-    : undefined;
-  const what = index >= 0
-    ? `row ${culprit.index} of the insert`
-    : `the row is one of ${statement.rows.length} from ${inserts} insert${inserts > 1 ? 's' : ''}${otherCallSites(statement, insert.origin)}; the first was`;
-  return new BatchInsertError(
-    `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`,
-    { origin: insert.origin, cause: error, table: spec.tableLabel, what, note },
-  );
-}
-
-function otherCallSites(statement: Statement, first: Origin): string {
-  const firstSite = callSite(first);
-  const others = statement.rows.filter(({ item }) => callSite(item.insert.origin) !== firstSite);
-  return others.length > 0 ? ` (also queued at ${sitesOf(others)})` : '';
-}
-
-/** The distinct call sites of `rows`, at most three. */
-function sitesOf(rows: readonly StatementRow[]): string {
-  const sites = [...new Set(rows.map(({ item }) => callSite(item.insert.origin) ?? 'an unknown place'))];
-  return sites.slice(0, 3).join(', ') + (sites.length > 3 ? ', ...' : '');
 }

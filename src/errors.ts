@@ -2,6 +2,7 @@
 // queued row a PostgreSQL error belongs to.
 import * as path from 'node:path';
 import type { Row } from './knex-internals';
+import type { Statement, StatementRow } from './statement-writer';
 
 /** Where an insert was queued: an object whose `stack` V8 formats on first read. */
 export interface Origin {
@@ -104,7 +105,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * value, in statement order; none when the error does not say.
  * `valueOf(row, column)` reads a row by database column name.
  */
-export function failingRows(error: unknown, rows: readonly Row[], valueOf: (row: Row, column: string) => unknown): number[] {
+function failingRows(error: unknown, rows: readonly Row[], valueOf: (row: Row, column: string) => unknown): number[] {
   const indexes = (fits: (row: Row) => boolean) => rows.flatMap((row, index) => (fits(row) ? [index] : []));
   if (!isObject(error)) return [];
   const { code, column, detail, message } = error;
@@ -129,4 +130,40 @@ export function failingRows(error: unknown, rows: readonly Row[], valueOf: (row:
 
 function textOf(value: unknown): string | undefined {
   return value == null ? undefined : String(value);
+}
+
+/** The error of a failed statement, naming the insert (and its line) that queued the failing row, where known. */
+export function statementError(error: unknown, statement: Statement): BatchInsertError {
+  const matches = failingRows(error, statement.rows.map(({ sent }) => sent), statement.valueOf);
+  const index = matches.length > 0 ? matches[0] : -1;
+  const culprit = statement.rows[Math.max(index, 0)];
+  const { spec, insert } = culprit.item;
+  const detail = (error as { detail?: unknown }).detail;
+  const inserts = new Set(statement.rows.map((row) => row.item.insert)).size;
+  const note = (error as { code?: unknown }).code === '23505' && matches.length > 1
+    ? `${matches.length} rows of the statement have this key; the others were queued at ${sitesOf(matches.slice(1).map((i) => statement.rows[i]))}`
+    : undefined;
+  const what = index >= 0
+    ? `row ${culprit.index} of the insert`
+    : `the row is one of ${statement.rows.length} from ${inserts} insert${inserts > 1 ? 's' : ''}${otherCallSites(statement, insert.origin)}; the first was`;
+  return new BatchInsertError(
+    `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`,
+    { origin: insert.origin, cause: error, table: spec.tableLabel, what, note },
+  );
+}
+
+function otherCallSites(statement: Statement, first: Origin): string {
+  const firstSite = callSite(first);
+  const others = statement.rows.filter(({ item }) => callSite(item.insert.origin) !== firstSite);
+  return others.length > 0 ? ` (also queued at ${sitesOf(others)})` : '';
+}
+
+/** The distinct call sites of `rows`, at most three. */
+function sitesOf(rows: readonly StatementRow[]): string {
+  const sites = [...new Set(rows.map(({ item }) => callSite(item.insert.origin) ?? 'an unknown place'))];
+  return sites.slice(0, 3).join(', ') + (sites.length > 3 ? ', ...' : '');
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
