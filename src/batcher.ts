@@ -40,7 +40,7 @@ import debug from 'debug';
 import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError } from './errors';
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError } from './id-allocator';
-import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
+import { checkInsertValues, readInsert, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { FlushStats, ResolvedOptions } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
@@ -91,7 +91,8 @@ export class Batcher {
   private tickScheduled = false;
   private work: Promise<unknown> = Promise.resolve();
   private failure: unknown;
-  private closed = false;
+  /** Set before COMMIT (everything is written) or at ROLLBACK: nothing more is queued. */
+  private ended: 'committing' | 'rolled back' | undefined;
   private roundTrips = 0;
   /** One pool of ids per transaction: nested transactions share their parent's, so ids keep queue order. */
   private readonly ids: IdAllocator;
@@ -110,11 +111,18 @@ export class Batcher {
     return this.options.captureCallSites ? captureOrigin(below) : NO_ORIGIN;
   }
 
-  /** `.insert()` was called on a builder of this transaction. */
-  enqueue(builder: QueryBuilderInternals, origin: Origin): void {
+  /** False once the transaction commits or rolls back: inserts then go to knex, which reports what it would. */
+  get accepting(): boolean {
+    return this.ended === undefined;
+  }
+
+  /** `.insert()` was called on a builder of this transaction; `refusal` says why its values cannot be inserted. */
+  enqueue(builder: QueryBuilderInternals, origin: Origin, refusal?: unknown): void {
     const previous = queuedInsertOf(builder);
     if (previous?.state === 'queued' && !previous.claimed) previous.drop(); // knex replaced its values
-    this.push(new QueuedInsert(builder, origin));
+    const insert = new QueuedInsert(builder, origin);
+    insert.refusal = refusal;
+    this.push(insert);
   }
 
   /**
@@ -123,12 +131,13 @@ export class Batcher {
    * reuses a row object after the await must not change what was queued.
    */
   claim(builder: QueryBuilderInternals, runInKnex: () => Promise<unknown>): Promise<unknown> {
-    if (this.closed) return runInKnex(); // knex reports the finished transaction
+    if (this.ended) return runInKnex(); // knex runs it, or reports the finished transaction
     if (this.failure) return Promise.reject(this.failure);
     try {
       let insert = queuedInsertOf(builder);
       if (insert && !insert.claimed && insert.state !== 'dropped') {
         insert.claimed = true;
+        if (insert.refusal) throw insert.refusal;
         if (insert.state !== 'queued') return this.answerFlushed(insert);
       } else {
         // awaited a second time (knex runs it again), a clone, or attached with .transacting(trx)
@@ -195,12 +204,12 @@ export class Batcher {
   /** Before COMMIT: everything queued is written, or the commit fails with the reason. */
   async finish(): Promise<void> {
     await this.settle();
-    this.closed = true;
+    this.ended = 'committing';
   }
 
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */
   abandon(): void {
-    this.closed = true;
+    this.ended = 'rolled back';
     const error = new Error('knex-batch-inserts: the transaction was rolled back before this insert was written');
     for (const insert of this.queue) insert.fail(error, 'dropped');
     for (const waiter of this.idWaiters) waiter.reject(error);
@@ -276,7 +285,7 @@ export class Batcher {
   private idsCanAnswer(spec: InsertSpec): boolean {
     const meta = this.catalog.lookup(spec.table);
     const key = meta?.generatedKey?.column;
-    return key !== undefined && !meta!.hasBeforeInsertTrigger && spec.columnName(spec.returning![0]) === key
+    return key !== undefined && !meta!.hasBeforeInsertTrigger && returnedColumn(spec, spec.returning![0]) === key
       && spec.rows.every((row) => !hasValue(spec, row, key));
   }
 
@@ -308,7 +317,7 @@ export class Batcher {
   }
 
   private idResponse({ insert, spec }: IdWaiter): unknown {
-    const column = spec.columnName(spec.returning![0]);
+    const column = returnedColumn(spec, spec.returning![0])!;
     return this.tx.client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
   }
 
@@ -320,6 +329,7 @@ export class Batcher {
     const specs: InsertSpec[] = [];
     for (const insert of this.queue) {
       if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
+      if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
       if (!insert.claimed) insert.reading = readInsert(insert.builder, insert.origin);
       if (insert.spec) specs.push(insert.spec);
     }
@@ -408,9 +418,13 @@ export class Batcher {
     if (unknown.length > 0) {
       this.readQueue();
       const last = new Map(unknown.map(({ insert, spec }) => [JSON.stringify(spec.table), insert]));
+      const names = [...last.keys()].map((table) => (JSON.parse(table) as TableName).name);
       for (const [table, lastInsert] of last) {
+        // one table written two ways ('t', 'public.t') would draw twice from one sequence, in no set order
+        if (names.filter((name) => name === (JSON.parse(table) as TableName).name).length > 1) continue;
         const { spec: awaited } = unknown.find(({ insert }) => insert === lastInsert)!;
-        const key = awaited.columnName(awaited.returning![0]);
+        const key = returnedColumn(awaited, awaited.returning![0]);
+        if (key === undefined || key === '*') continue;
         let count = 0;
         for (const insert of this.queue.slice(0, this.queue.indexOf(lastInsert) + 1)) {
           const { spec } = insert;
@@ -429,7 +443,7 @@ export class Batcher {
   }
 
   private query = (sql: string, bindings: readonly unknown[]) => {
-    if (this.closed) throw new Error('knex-batch-inserts: the transaction was rolled back');
+    if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
     this.roundTrips++;
     return this.tx.query(sql, bindings);
   };
@@ -541,7 +555,7 @@ export class Batcher {
       try {
         result = await this.query(statement.sql, statement.bindings);
       } catch (error) {
-        if (this.closed) throw error; // rolled back meanwhile: nothing was sent
+        if (this.ended === 'rolled back') throw error; // rolled back meanwhile: nothing was sent
         if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
         throw statementError(error, statement);
       }
@@ -554,7 +568,7 @@ export class Batcher {
   }
 
   private async runInPlace(insert: QueuedInsert): Promise<void> {
-    if (this.closed) throw new Error('knex-batch-inserts: the transaction was rolled back');
+    if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
     this.roundTrips++;
     try {
       const response = await this.tx.runInPlace(insert.builder);
@@ -567,7 +581,7 @@ export class Batcher {
 
   /** Records the first failure and rejects everything waiting; returns the error to throw. */
   private fail(error: unknown, waiters: readonly IdWaiter[], inserts: readonly QueuedInsert[] = []): unknown {
-    const failure = error instanceof BatchInsertError || this.closed
+    const failure = error instanceof BatchInsertError || this.ended === 'rolled back'
       ? error
       : new BatchInsertError(`knex-batch-inserts: flush failed: ${messageOf(error)}`, { cause: error });
     this.failure ??= failure;

@@ -11,7 +11,9 @@
 //     Non-deferred foreign keys are checked at the end of each statement, so
 //     a run may hold rows that reference each other in any order;
 //   - tables with ON CONFLICT inserts in the flush: which of two conflicting
-//     rows is written, and which update wins, depends on their order.
+//     rows is written, and which update wins, depends on their order;
+//   - tables with columns besides a pre-allocated key that take values from
+//     a sequence: those values follow the order of statements.
 // When the flush touches a table the catalog does not know (a view, a
 // temporary table), the whole flush keeps queue order.
 import type { InsertSpec } from './insert-spec';
@@ -42,7 +44,8 @@ export function planGroups<T extends PlannedInsert>(inserts: readonly T[]): Grou
   const groups: Group<T>[] = [];
   for (const component of parentsFirst(tables)) {
     const single = component.length === 1 ? tables.get(component[0])! : undefined;
-    if (single && !referencesItself(single[0]) && !single.some(({ spec }) => spec.conflict)) groups.push(...byGroupKey(single));
+    const ordered = single && (referencesItself(single[0]) || single[0].meta?.sequencedColumns || single.some(({ spec }) => spec.conflict));
+    if (single && !ordered) groups.push(...byGroupKey(single));
     else groups.push(...runs(inserts.filter((insert) => component.includes(tableKey(insert)))));
   }
   return groups;

@@ -25,6 +25,19 @@ export interface IdRequest {
   grow: boolean;
 }
 
+/**
+ * SQL for the extra ids of a growing block, cut to the values the sequence
+ * has left before its MAXVALUE (MINVALUE when descending), so that growth
+ * never fails where plain code would not: the ids actually needed are drawn
+ * whatever happens, as plain code would draw them.
+ */
+function extraWithinRoom(sequence: string, count: string, extra: string): string {
+  const last = `coalesce(pg_sequence_last_value(s.seqrelid)::numeric, s.seqstart::numeric - s.seqincrement)`;
+  const room = `(select floor(case when s.seqincrement > 0 then (s.seqmax - ${last}) / s.seqincrement
+    else (${last} - s.seqmin) / -s.seqincrement end) from pg_sequence s where s.seqrelid = to_regclass(${sequence}))`;
+  return `least(${extra}, greatest(0, ${room} - ${count}))::int`;
+}
+
 /** The sequence no longer exists: the cached catalog is out of date. */
 export class StaleSequenceError extends Error {}
 
@@ -64,26 +77,29 @@ export class IdAllocator {
   async fetch(requests: readonly IdRequest[], query: RunQuery): Promise<void> {
     const wanted = requests.filter((request) => request.count > 0);
     if (wanted.length === 0) return;
-    const sizes = wanted.map((request) => this.blockSize(request));
-    const columns = wanted.map(
-      ({ table }, i) =>
-        `array(select nextval(to_regclass($${2 * i + 1})) from generate_series(1, $${2 * i + 2}))::${table.generatedKey!.type}[]`,
-    );
+    const columns = wanted.map(({ table }, i) => {
+      const [sequence, count, extra] = [`$${3 * i + 1}`, `$${3 * i + 2}::int`, `$${3 * i + 3}::int`];
+      return `array(select nextval(to_regclass(${sequence})) from generate_series(1, ${count} + ${extraWithinRoom(sequence, count, extra)}))::${table.generatedKey!.type}[]`;
+    });
     const sql = `select * from unnest(${columns.join(', ')}) as ids(${wanted.map((_, i) => `k${i}`).join(', ')})`;
-    const bindings = wanted.flatMap(({ table }, i) => [table.generatedKey!.sequence, sizes[i]]);
+    const bindings = wanted.flatMap((request) => [request.table.generatedKey!.sequence, request.count, this.blockSize(request) - request.count]);
     const { rows } = await query(sql, bindings);
-    wanted.forEach(({ table }, i) => {
+    wanted.forEach(({ table, count }, i) => {
       const ids = rows.map((row) => row[`k${i}`]).filter((id) => id !== null);
-      if (ids.length !== sizes[i]) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
+      if (ids.length < count) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
       this.add(table, ids);
     });
   }
 
-  /** Drops the ids in the pools; block sizes keep growing from what was drawn. */
+  /** Drops the ids in the pools; blocks start small again, which bounds what repeated drops waste. */
   forget(): void {
-    for (const pool of this.pools.values()) pool.next = pool.ids.length;
+    for (const pool of this.pools.values()) {
+      pool.next = pool.ids.length;
+      pool.drawn = 0;
+    }
   }
 
+  /** The size of the block to draw; the part beyond `count` is cut to what the sequence has left (see extraWithinRoom). */
   private blockSize({ table, count, grow }: IdRequest): number {
     const drawn = this.pools.get(table.id)?.drawn ?? 0;
     if (!grow || drawn === 0) return count;

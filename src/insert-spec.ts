@@ -75,7 +75,9 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
   }
   if (typeof single.table !== 'string') return notBatchable('its table is a subquery or raw');
   if (builder._statements.length > 0 || builder._comments.length > 0) return notBatchable('it has with/where/comment clauses');
-  if (builder._timeout !== undefined || builder._connection !== undefined) return notBatchable('it has its own timeout or connection');
+  if (builder._timeout !== undefined || builder._connection !== undefined || builder._options?.length) {
+    return notBatchable('it has its own timeout, connection or driver options');
+  }
 
   const queryContext = builder.queryContext();
   const client = builder.client;
@@ -117,6 +119,16 @@ function tableName(client: KnexClient, table: string, schema: unknown, queryCont
   if (parts.length > 2) return undefined;
   const names = parts.map((part) => databaseName(client, part.trim(), queryContext));
   return names.length === 2 ? { schema: names[0], name: names[1] } : { name: names[0] };
+}
+
+/**
+ * The column a `.returning()` entry comes back as, by PostgreSQL name: `*`
+ * for all columns (`*`, `t.*`), undefined for an alias (`a as b`).
+ */
+export function returnedColumn(spec: InsertSpec, entry: string): string | undefined {
+  if (/\sas\s/i.test(entry)) return undefined;
+  const name = entry.slice(entry.lastIndexOf('.') + 1);
+  return name === '*' ? '*' : spec.columnName(name);
 }
 
 /**

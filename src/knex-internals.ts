@@ -36,6 +36,7 @@ export interface QueryBuilderInternals {
   _comments: unknown[];
   _timeout?: number;
   _connection?: unknown;
+  _options?: unknown[];
   queryContext(): unknown;
   clone(): QueryBuilderInternals;
   toSQL(): Knex.Sql;

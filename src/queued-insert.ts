@@ -35,6 +35,8 @@ export class QueuedInsert {
   claimed = false;
   /** `.toSQL()` or `.toString()` was called on it. Never awaited too, it is never written. */
   compiled = false;
+  /** Its values cannot be inserted (see checkInsertValues): its await rejects, or, never awaited, it fails the flush. */
+  refusal?: unknown;
   /** The builder read at the last await, or at the flush for one never awaited. */
   reading?: InsertReading;
   /** Pre-allocated primary keys of its rows, by row index; holes for rows without one. */

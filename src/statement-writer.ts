@@ -5,7 +5,7 @@
 // statement returns so that its answer can be given back to each insert.
 import camelCase from 'lodash/camelCase';
 import type { Group, PlannedInsert } from './flush-plan';
-import type { InsertSpec } from './insert-spec';
+import { type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
 
@@ -44,33 +44,49 @@ export interface Statement {
   valueOf(row: Row, column: string): unknown;
 }
 
-type Normalizer = (value: unknown) => string;
+/** A key value as PostgreSQL will store it, as text; undefined where that cannot be told (a Date for a text column). */
+type Normalizer = (value: unknown) => string | undefined;
+
+const scalar = (value: unknown): string | undefined =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' ? String(value) : undefined;
 
 const integerText: Normalizer = (value) => {
+  const text = scalar(value);
   try {
-    return BigInt(String(value).trim()).toString();
+    return text === undefined ? undefined : BigInt(text.trim()).toString();
   } catch {
-    return String(value);
+    return text;
   }
 };
 
-/** Column types whose values we can compare to what PostgreSQL returns for them. */
-const NORMALIZERS: Record<string, Normalizer> = {
-  int2: integerText,
-  int4: integerText,
-  int8: integerText,
-  text: (value) => String(value),
-  varchar: (value) => String(value),
-  uuid: (value) => String(value).replace(/[{}-]/g, '').toLowerCase(),
+/** varchar(n) cuts excess trailing spaces (anything else that is too long fails the insert). */
+const cutTo = (length: number): Normalizer => (value) => {
+  const text = scalar(value);
+  const chars = text === undefined ? [] : [...text];
+  return chars.length > length ? chars.slice(0, length).join('') : text;
 };
 
-/** A row's matching key as text, or undefined if a key column is NULL. */
+/**
+ * How to compare values of a key column ([type name, typmod] from the
+ * catalog) with what PostgreSQL returns; undefined for types we cannot,
+ * and for text under a nondeterministic (e.g. case-insensitive) collation.
+ */
+function normalizerFor([type, typmod]: readonly [string, number]): Normalizer | undefined {
+  if (type === 'int2' || type === 'int4' || type === 'int8') return integerText;
+  if (type === 'text') return scalar;
+  if (type === 'varchar') return typmod > 4 ? cutTo(typmod - 4) : scalar;
+  if (type === 'uuid') return (value) => scalar(value)?.replace(/[{}-]/g, '').toLowerCase();
+  return undefined;
+}
+
+/** A row's matching key as text, or undefined if a key value is NULL or cannot be compared. */
 export function matchKey(matching: KeyMatching, read: (column: string) => unknown): string | undefined {
   const parts: string[] = [];
   for (const [i, column] of matching.columns.entries()) {
     const value = read(column);
-    if (value == null) return undefined;
-    parts.push(matching.normalize[i](value));
+    const part = value == null ? undefined : matching.normalize[i](value);
+    if (part === undefined) return undefined;
+    parts.push(part);
   }
   return JSON.stringify(parts);
 }
@@ -200,13 +216,15 @@ function keyMatching(group: Group<FlushItem>, names: ColumnNames, rows: Statemen
       && Object.keys(updates).some((key) => columns.includes(spec.columnName(key)));
     if (rewritesKey) return undefined; // a merge that changes the conflict key returns other key values
   }
-  const normalize = columns.map((column) => NORMALIZERS[meta.keyColumnTypes.get(column) ?? '']);
+  const normalize = columns.map((column) => {
+    const type = meta.keyColumnTypes.get(column);
+    return type && normalizerFor(type);
+  });
   if (columns.length === 0 || normalize.some((n) => n === undefined)) return undefined;
-  const returnsAll = spec.returning?.includes('*') ?? false;
-  const returned = new Set((spec.returning ?? []).map((key) => spec.columnName(key)));
-  const added = returnsAll ? [] : columns.filter((column) => !returned.has(column));
+  const returned = new Set((spec.returning ?? []).map((entry) => returnedColumn(spec, entry)));
+  const added = returned.has('*') ? [] : columns.filter((column) => !returned.has(column));
   if (added.some((column) => names.keyFor(column) === undefined)) return undefined;
-  const matching: KeyMatching = { by: 'key', columns, normalize, added };
+  const matching: KeyMatching = { by: 'key', columns, normalize: normalize as Normalizer[], added };
   const everyRowHasKey = rows.every(({ sent }) => matchKey(matching, (column) => valueByColumn(sent, column, names)) !== undefined);
   return everyRowHasKey ? matching : undefined;
 }

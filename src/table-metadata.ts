@@ -25,8 +25,13 @@ export interface TableMeta {
   primaryKey: readonly string[];
   generatedKey?: GeneratedKey;
   jsonColumns: ReadonlySet<string>;
-  /** Type names of the columns that take part in a unique index. */
-  keyColumnTypes: ReadonlyMap<string, string>;
+  /** Type name and typmod of the columns that take part in a unique index ("text (nondeterministic)" for such collations). */
+  keyColumnTypes: ReadonlyMap<string, readonly [string, number]>;
+  /**
+   * Columns besides a pre-allocated key that take values from a sequence:
+   * their values follow statement order, so the table keeps queue order.
+   */
+  sequencedColumns: boolean;
   /** Tables this one references through foreign keys checked at the end of each statement. */
   parents: readonly string[];
   /** A BEFORE INSERT row trigger may change or drop rows, so their ids cannot be promised early. */
@@ -43,7 +48,8 @@ interface RelationRow {
   primaryKey: string[] | null;
   generatedKey: GeneratedKey | null;
   jsonColumns: string[] | null;
-  keyColumnTypes: Record<string, string> | null;
+  keyColumnTypes: Record<string, [string, number]> | null;
+  sequencedColumns: boolean;
   parents: string[] | null;
   hasBeforeInsertTrigger: boolean;
 }
@@ -71,7 +77,8 @@ requested as (
 keys as (
   select i.indrelid as relid, a.attname as key_column, s.oid as seq,
          quote_ident(sn.nspname) || '.' || quote_ident(s.relname) as sequence,
-         quote_ident(tn.nspname) || '.' || quote_ident(t.typname) as type, t.oid::int as type_oid,
+         quote_ident(tn.nspname) || '.' || quote_ident(t.typname) as type,
+         (case when t.typtype = 'd' then t.typbasetype else t.oid end)::int8 as type_oid,
          a.attidentity = 'a' as always
   from pg_index i
   join pg_class c on c.oid = i.indrelid
@@ -94,11 +101,18 @@ keys as (
   join pg_namespace sn on sn.oid = s.relnamespace
   where i.indisprimary and i.indnatts = 1
     and (i.indrelid in (select oid from relations) or i.indrelid in (select relid from requested))
+    -- identity columns need no privilege on their sequence to insert; nextval (and reading its room) does
+    and case when s.relkind = 'S' then has_sequence_privilege(s.oid, 'USAGE') end -- CASE: never evaluated for other relations
 ),
 triggered as (
-  select distinct g.tgrelid as relid
-  from pg_trigger g
-  where not g.tgisinternal and g.tgenabled <> 'D' and (g.tgtype::int & 7) = 7
+  -- tables with a BEFORE INSERT row trigger, on themselves or on a partition
+  select r.relid
+  from (select oid as relid from relations union select relid from requested) r
+  join pg_class c on c.oid = r.relid and c.relkind in ('r', 'p') -- pg_partition_tree refuses views
+  where exists (
+    select 1 from pg_trigger g
+    where (g.tgrelid = r.relid or g.tgrelid in (select p.relid from pg_partition_tree(r.relid) p)) -- no rows unless partitioned
+      and not g.tgisinternal and g.tgenabled <> 'D' and (g.tgtype::int & 7) = 7)
 ),
 drawn as (
   select r.i, array(select nextval(k.seq)::text from generate_series(1, r.n)) as ids
@@ -129,11 +143,20 @@ select json_build_object(
       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
         and a.atttypid in ('json'::regtype, 'jsonb'::regtype)),
     'keyColumnTypes', (
-      select json_object_agg(a.attname, t.typname)
+      select json_object_agg(a.attname, json_build_array(
+        t.typname || case when coalesce(co.collisdeterministic, true) then '' else ' (nondeterministic)' end,
+        a.atttypmod))
       from pg_attribute a
       join pg_type t on t.oid = a.atttypid
+      left join pg_collation co on co.oid = a.attcollation
       where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
         and exists (select 1 from pg_index u where u.indrelid = c.oid and u.indisunique and a.attnum = any(u.indkey))),
+    'sequencedColumns', exists (
+      select 1 from pg_attribute a
+      left join pg_attrdef ad on ad.adrelid = a.attrelid and ad.adnum = a.attnum
+      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        and (a.attidentity <> '' or pg_get_expr(ad.adbin, ad.adrelid) like 'nextval(%')
+        and a.attname is distinct from (select k.key_column from keys k where k.relid = c.oid)),
     'parents', (
       select array_agg(distinct pn.nspname || chr(31) || p.relname)
       from pg_constraint f
@@ -225,6 +248,7 @@ function toTableMeta(id: string, row: RelationRow): TableMeta {
     generatedKey: row.generatedKey ?? undefined,
     jsonColumns: new Set(row.jsonColumns ?? []),
     keyColumnTypes: new Map(Object.entries(row.keyColumnTypes ?? {})),
+    sequencedColumns: row.sequencedColumns,
     parents: row.parents ?? [],
     hasBeforeInsertTrigger: row.hasBeforeInsertTrigger,
   };

@@ -11,6 +11,7 @@
 //   _query              keeps the PostgreSQL error message, which knex overwrites
 //                       with the whole statement and its values
 import { Batcher, type TransactionAccess } from './batcher';
+import type { Origin } from './errors';
 import { checkInsertValues } from './insert-spec';
 import type { Connection, KnexClient, QueryBuilderInternals, QueryObject, Runner, TransactionInternals } from './knex-internals';
 import type { ResolvedOptions } from './options';
@@ -64,8 +65,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
       original.run = () => batcher.claim(statement, run);
       return original;
     }
-    markEmbeddedInserts(builder);
-    if (!READS_OR_UPDATES.has(statement._method)) batcher.forgetIds(); // raw SQL, truncate, DDL: may take ids from sequences
+    if (mayTakeSequenceValues(builder)) batcher.forgetIds();
     return original;
   };
   client.acquireConnection = async function (this: KnexClient) {
@@ -81,8 +81,37 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   return batcher;
 }
 
-/** knex query-builder methods that cannot take values from a sequence. */
+/** knex query-builder methods that, without raw SQL in them, cannot move a sequence. */
 const READS_OR_UPDATES = new Set(['select', 'first', 'pluck', 'update', 'del', 'columnInfo']);
+/** Raw SQL that reads and nothing else starts like this... */
+const PLAIN_READ = /^[\s(]*(select|with|values|show|explain)\b/i;
+/** ...and names none of these, which take values from sequences, move them, or write rows. */
+const WRITES_OR_SEQUENCES = /\b(nextval|setval|insert|update|delete|merge|truncate|alter|copy|call|do|perform)\b/i;
+
+/**
+ * Whether a statement may take values from a sequence or move one back
+ * (setval, RESTART), which would put pooled ids out of queue order or make
+ * them collide: raw SQL that is not a plain read, truncate and DDL, and knex
+ * queries with raw fragments that name such commands. Rows inserted by
+ * triggers of an update or delete are not seen (see README, Limits).
+ */
+function mayTakeSequenceValues(builder: unknown): boolean {
+  const statement = builder as { isRawInstance?: boolean; sql?: unknown; _method?: string };
+  const parts = inspectStatement(builder);
+  if (statement.isRawInstance) parts.push(String(statement.sql));
+  const plainRead = statement.isRawInstance ? PLAIN_READ.test(String(statement.sql)) : READS_OR_UPDATES.has(statement._method!);
+  return !plainRead || parts.some((sql) => WRITES_OR_SEQUENCES.test(sql));
+}
+
+/** Why these values cannot be inserted, if they cannot: the refusal is kept for the await (or the flush). */
+function refusalOf(values: unknown, origin: Origin): unknown {
+  try {
+    checkInsertValues(values, origin);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
 
 type QueryBuilderClass = new (client: KnexClient) => QueryBuilderInternals & {
   insert(values: unknown, returning?: unknown, options?: unknown): unknown;
@@ -97,11 +126,10 @@ function batchingBuilderClass(Base: QueryBuilderClass): QueryBuilderClass {
   class BatchingQueryBuilder extends Base {
     override insert(values: unknown, returning?: unknown, options?: unknown): unknown {
       const batcher = batchers.get(this.client);
-      if (!batcher) return super.insert(values, returning, options);
+      if (!batcher?.accepting) return super.insert(values, returning, options);
       const origin = batcher.origin(BatchingQueryBuilder.prototype.insert);
-      checkInsertValues(values, origin);
       super.insert(values, returning, options);
-      batcher.enqueue(this, origin);
+      batcher.enqueue(this, origin, refusalOf(values, origin));
       return this;
     }
 
@@ -116,20 +144,20 @@ function batchingBuilderClass(Base: QueryBuilderClass): QueryBuilderClass {
 }
 
 /**
- * A queued insert used inside another statement (a CTE, a subquery, a raw
- * binding) is written by that statement: it must not also be written by the
- * queue, exactly as if it had been compiled with `.toSQL()`.
+ * Walks the parts of a statement about to run (subqueries, CTEs, raw
+ * bindings). A queued insert used inside it is written by that statement,
+ * so it must not also be written by the queue, exactly as if it had been
+ * compiled with `.toSQL()`. Returns the SQL text of the raw fragments in it.
  */
-function markEmbeddedInserts(node: unknown, depth = 0): void {
-  if (depth > 0) {
-    const queued = node !== null && typeof node === 'object' ? queuedInsertOf(node) : undefined;
-    if (queued) queued.compiled = true;
-  }
-  if (depth > 8 || node === null || typeof node !== 'object') return;
+function inspectStatement(node: unknown, depth = 0, rawSql: string[] = []): string[] {
+  if (node === null || typeof node !== 'object' || depth > 8) return rawSql;
+  const queued = depth > 0 ? queuedInsertOf(node) : undefined;
+  if (queued) queued.compiled = true;
+  const part = node as { isRawInstance?: boolean; sql?: unknown; _statements?: { value?: unknown }[]; bindings?: unknown; _single?: Record<string, unknown> };
+  if (depth > 0 && part.isRawInstance) rawSql.push(String(part.sql));
   const children = Array.isArray(node)
     ? node
-    : [(node as { _statements?: { value?: unknown }[] })._statements?.map((statement) => statement.value),
-       (node as { bindings?: unknown }).bindings,
-       (node as { _single?: { insert?: unknown } })._single?.insert];
-  for (const child of children) if (child !== null && typeof child === 'object') markEmbeddedInserts(child, depth + 1);
+    : [part._statements?.map((statement) => statement.value), part.bindings, ...Object.values(part._single ?? {})];
+  for (const child of children) inspectStatement(child, depth + 1, rawSql);
+  return rawSql;
 }

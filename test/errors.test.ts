@@ -100,28 +100,32 @@ describe('errors', () => {
     expect(error.code).to.equal('23505');
   });
 
-  it('refuses unusable input when it is queued, saying what and where, and loses nothing', async () => {
+  it('refuses unusable input when it is queued, saying what and where; its await rejects and nothing is lost', async () => {
     await batchTransaction(knex, async (trx) => {
-      const refused = (queue: () => unknown, what: RegExp, site: string) => {
-        let error: BatchInsertError | undefined;
-        try {
-          queue();
-        } catch (e) {
-          error = e as BatchInsertError;
-        }
+      const refused = async (queued: Promise<unknown>, what: RegExp, site: string) => {
+        const error = await queued.then(() => undefined, (e) => e);
         expect(error, String(what)).to.be.instanceOf(BatchInsertError);
-        expect(error!.message).to.match(what);
-        expect(error!.queuedAt).to.match(new RegExp(`^${site}:`));
+        expect(error.message).to.match(what);
+        expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
       };
-      refused(() => trx('e_people').insert([]), /inserts an empty array/, here());
-      refused(() => trx('e_people').insert({ email: 'f@x', name: () => 'x' }), /has a function as the value of column "name"/, here());
-      refused(() => trx('e_people').insert({ email: Symbol('s'), name: 'x' }), /has a symbol as the value of column "email"/, here());
-      refused(() => trx('e_people').insert([{ email: 'ok@x', name: 'x' }, null]), /row 1 is null, not an object/, here());
-      const noTable = await trx.insert({ email: 'n@x', name: 'n' }).catch((e) => e);
-      expect(noTable).to.be.instanceOf(BatchInsertError);
-      expect(noTable.message).to.match(/names no table/);
+      await refused(trx('e_people').insert([]), /inserts an empty array/, here());
+      await refused(trx('e_people').insert({ email: 'f@x', name: () => 'x' }), /has a function as the value of column "name"/, here());
+      await refused(trx('e_people').insert({ email: Symbol('s'), name: 'x' }), /has a symbol as the value of column "email"/, here());
+      await refused(trx('e_people').insert([{ email: 'ok@x', name: 'x' }, null]), /row 1 is null, not an object/, here());
+      await refused(trx.insert({ email: 'n@x', name: 'n' }), /names no table/, here());
       await trx('e_people').insert({ email: 'kept@x', name: 'kept' });
     });
     expect(await knex('e_people').pluck('email')).to.deep.equal(['taken@x', 'kept@x']);
+  });
+
+  it('a refused insert that is never awaited fails the transaction at the flush', async () => {
+    let site = '';
+    const error = await batchTransaction(knex, async (trx) => {
+      await trx('e_people').insert({ email: 'lost?@x', name: 'x' });
+      site = here(); trx('e_people').insert([]); // prettier-ignore
+    }).catch((e) => e);
+    expect(error.message).to.match(/inserts an empty array/);
+    expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+    expect(await count()).to.equal(1);
   });
 });

@@ -96,6 +96,16 @@ describe('foreign keys', () => {
     expect(await knex('fk_routed').count('* as n')).to.deep.equal([{ n: '4' }]);
   });
 
+  it('sees a BEFORE INSERT trigger on a partition', async () => {
+    await knex.raw(`
+      create table fk_parted (id serial, name text, primary key (id)) partition by range (id);
+      create table fk_parted_1 partition of fk_parted for values from (0) to (1000000);
+      create function fk_parted_skip() returns trigger language plpgsql as $$ begin if new.name = 'skip' then return null; end if; return new; end $$;
+      create trigger skip before insert on fk_parted_1 for each row execute function fk_parted_skip()`);
+    const answers = await batchTransaction(knex, (trx) => Promise.all(['keep', 'skip'].map((name) => trx('fk_parted').insert({ name }).returning('id'))));
+    expect(answers).to.deep.equal([[{ id: 1 }], []]);
+  });
+
   it('writes a cycle filled table by table in one statement per table', async () => {
     await knex.raw('update fk_a set b_id = null; truncate fk_a, fk_b restart identity cascade');
     const { statements } = await recordStatements(knex, () =>

@@ -113,6 +113,15 @@ describe('onConflict', () => {
     expect(await knex('oc_keys').select('num', 'v').orderBy('id')).to.deep.equal([{ num: '5', v: 'second' }, { num: null, v: 'fourth' }]);
   });
 
+  it('matches varchar(n) keys that PostgreSQL cuts (trailing spaces)', async () => {
+    await knex.raw("create table oc_codes (code varchar(3) primary key, v int); insert into oc_codes values ('ab', 0)");
+    const answers = await batchTransaction(knex, (trx) => Promise.all([
+      trx('oc_codes').insert({ code: 'ab    ', v: 1 }).onConflict('code').merge().returning('*'),
+      trx('oc_codes').insert({ code: 'xyz  ', v: 2 }).returning('*'),
+    ]));
+    expect(answers).to.deep.equal([[{ code: 'ab ', v: 1 }], [{ code: 'xyz', v: 2 }]]);
+  });
+
   it('fails like plain knex when one insert repeats a merge key (21000)', async () => {
     const rows = [{ email: 'dup@x', name: 'a' }, { email: 'dup@x', name: 'b' }];
     await reset();

@@ -118,6 +118,18 @@ describe('queueing and flushing', () => {
     expect(batch.ids).to.deep.equal([{ id: '3' }, { id: '4' }]);
   });
 
+  it('answers returning with qualified names and driver options as plain knex does', async () => {
+    const body = (trx: Knex.Transaction) => Promise.all([
+      trx('q_items').insert({ name: 'a' }).returning('q_items.id'),
+      trx('q_items').insert({ name: 'b' }).returning(['q_items.name', 'id']),
+      trx('q_items').insert({ name: 'c' }).returning('name').options({ rowMode: 'array' }),
+    ]);
+    const plain = await knex.transaction(body);
+    await knex.raw('truncate q_items restart identity');
+    expect(await batchTransaction(knex, body)).to.deep.equal(plain);
+    expect(plain[2]).to.deep.equal([['c']]);
+  });
+
   it('queues trx.insert().into(), trx.table(), withSchema, .transacting(trx); trx.batchInsert in a savepoint, as knex', async () => {
     const db = newKnex();
     const { result, statements } = await recordStatements(db, () =>
