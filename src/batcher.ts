@@ -28,11 +28,13 @@
 // and before COMMIT (`finish`). All database work of a transaction runs one
 // task at a time through `exclusive`, in the order it was asked for.
 //
-// A flush takes the whole queue, drops inserts that were only compiled, runs
-// inserts that cannot be batched in their place, and for the rest: orders and
-// groups them (flush-plan.ts), gives ids to the rows that need them (one query),
-// writes each group's statements (statement-writer.ts) and hands each insert its
-// share of the answers (statement-results.ts).
+// A flush takes the queue (or its part before a statement that asked for the
+// connection), drops inserts that were only compiled, runs inserts that cannot
+// be batched in their place, and for the rest: orders and groups them
+// (flush-plan.ts), gives ids to the rows that need them, all tables in one
+// query (id-assignment.ts), writes each group's statements
+// (statement-writer.ts) and hands each insert its share of the answers
+// (statement-results.ts).
 //
 // After a failed flush the transaction cannot commit: every later statement,
 // await and the commit reject with the first failure.
@@ -40,13 +42,14 @@ import debug from 'debug';
 import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError } from './errors';
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError } from './id-allocator';
-import { checkInsertValues, readInsert, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
+import { type IdAwait, IdAssignment } from './id-assignment';
+import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { FlushStats, ResolvedOptions } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult, type Outcomes } from './statement-results';
-import { type FlushItem, knexKeyFor, writeStatements } from './statement-writer';
-import { type Catalog, type CatalogIdRequest, catalogFor, type TableMeta } from './table-metadata';
+import { type FlushItem, writeStatements } from './statement-writer';
+import { type Catalog, catalogFor } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
 
@@ -62,17 +65,9 @@ export interface TransactionAccess {
 }
 
 /** An await of `.returning(<key>)` that ids alone may answer. */
-interface IdWaiter {
-  insert: QueuedInsert;
-  spec: InsertSpec;
+interface IdWaiter extends IdAwait {
   resolve(value: unknown): void;
   reject(error: unknown): void;
-}
-
-/** A row without a key value, waiting for a pre-allocated one. */
-interface IdlessRow {
-  insert: QueuedInsert;
-  index: number;
 }
 
 const NO_ORIGIN: Origin = {};
@@ -94,8 +89,7 @@ export class Batcher {
   /** Set before COMMIT (everything is written) or at ROLLBACK: nothing more is queued. */
   private ended: 'committing' | 'rolled back' | undefined;
   private roundTrips = 0;
-  /** One pool of ids per transaction: nested transactions share their parent's, so ids keep queue order. */
-  private readonly ids: IdAllocator;
+  private readonly ids: IdAssignment;
   private readonly catalog: Catalog;
 
   constructor(
@@ -103,8 +97,10 @@ export class Batcher {
     readonly options: ResolvedOptions,
     private readonly parent?: Batcher,
   ) {
-    this.ids = parent?.ids ?? new IdAllocator(options.idBlock);
     this.catalog = catalogFor(tx.client.config);
+    // one pool of ids per transaction: nested transactions share their parent's, so ids keep queue order
+    const pools = parent?.ids.pools ?? new IdAllocator(options.idBlock);
+    this.ids = new IdAssignment(pools, this.catalog, this.query, tx.typeParser);
   }
 
   origin(below: (...args: never[]) => unknown): Origin {
@@ -179,7 +175,7 @@ export class Batcher {
 
   /** A statement that may insert rows with their column default ran (raw, truncate, DDL): pooled ids could now break queue order or collide. */
   forgetIds(): void {
-    this.ids.forget();
+    this.ids.pools.forget();
   }
 
   /** Flushes everything queued so far (the parent transaction's queue first). */
@@ -263,7 +259,8 @@ export class Batcher {
     const needsFlush = () => this.queuedRows >= this.options.maxQueuedRows || this.queue.some((insert) => insert.awaited);
     if (this.idWaiters.length > 0) {
       try {
-        await this.loadCatalogDrawingIds();
+        this.readQueue();
+        await this.ids.drawWithCatalog(this.idWaiters, this.queue);
       } catch (error) {
         throw this.fail(error, []);
       }
@@ -276,17 +273,10 @@ export class Batcher {
   /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */
   private sortIdWaiters(): void {
     this.idWaiters = this.idWaiters.filter((waiter) => {
-      if (this.idsCanAnswer(waiter.spec)) return true;
+      if (this.ids.canAnswer(waiter.spec)) return true;
       waiter.insert.wait(this.shapeOf(waiter.insert)).then(waiter.resolve, waiter.reject);
       return false;
     });
-  }
-
-  private idsCanAnswer(spec: InsertSpec): boolean {
-    const meta = this.catalog.lookup(spec.table);
-    const key = meta?.generatedKey?.column;
-    return key !== undefined && !meta!.hasBeforeInsertTrigger && returnedColumn(spec, spec.returning![0]) === key
-      && spec.rows.every((row) => !hasValue(spec, row, key));
   }
 
   /** Draws ids for the awaited inserts and every id-less row queued before them, in queue order. */
@@ -295,30 +285,13 @@ export class Batcher {
     this.idWaiters = [];
     try {
       await this.retryOnStaleCatalog(this.queue, () => {
-        const rows = this.rowsUpToLastWaiter(waiters);
-        return this.assignIds(rows, rows, true);
+        this.readQueue();
+        return this.ids.forAwaits(waiters, this.queuedItems(this.queue));
       });
-      for (const waiter of waiters) waiter.resolve(this.idResponse(waiter));
+      for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter, this.tx.client));
     } catch (error) {
       throw this.fail(error, waiters);
     }
-  }
-
-  /** For each table awaited: its id-less queued rows up to the last awaited one. */
-  private rowsUpToLastWaiter(waiters: readonly IdWaiter[]): Map<TableMeta, IdlessRow[]> {
-    this.readQueue();
-    const waiting = new Set(waiters.map(({ insert }) => insert));
-    const rows = new Map<TableMeta, IdlessRow[]>();
-    for (const [table, list] of this.idlessRows(this.queuedItems(this.queue))) {
-      const last = list.findLastIndex(({ insert }) => waiting.has(insert));
-      if (last !== -1) rows.set(table, list.slice(0, last + 1));
-    }
-    return rows;
-  }
-
-  private idResponse({ insert, spec }: IdWaiter): unknown {
-    const column = returnedColumn(spec, spec.returning![0])!;
-    return this.tx.client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
   }
 
   /**
@@ -345,46 +318,6 @@ export class Batcher {
   }
 
   /**
-   * Rows without a key value, by table, in queue order, for tables whose key
-   * comes from a sequence and can be named in knex terms.
-   */
-  private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
-    const rows = new Map<TableMeta, IdlessRow[]>();
-    for (const { insert, spec, meta } of items) {
-      const key = meta?.generatedKey?.column;
-      if (key === undefined || knexKeyFor(spec, key) === undefined) continue;
-      spec.rows.forEach((row, index) => {
-        if (insert.ids[index] !== undefined || hasValue(spec, row, key)) return;
-        const list = rows.get(meta!);
-        if (list) list.push({ insert, index });
-        else rows.set(meta!, [{ insert, index }]);
-      });
-    }
-    return rows;
-  }
-
-  /**
-   * Gives ids to rows: from the pools first, then, for the tables in `needed`,
-   * drawn from their sequences in one query. Rows of other tables that the
-   * pools cannot serve keep their column default, assigned by the INSERT.
-   */
-  private async assignIds(idless: Map<TableMeta, IdlessRow[]>, needed: Map<TableMeta, IdlessRow[]>, grow: boolean): Promise<void> {
-    const give = (table: TableMeta, rows: IdlessRow[]) => {
-      const ids = this.ids.take(table, rows.length);
-      ids.forEach((id, i) => (rows[i].insert.ids[rows[i].index] = id));
-      return rows.slice(ids.length);
-    };
-    const requests = [];
-    for (const [table, rows] of idless) {
-      const rest = give(table, rows);
-      if (rest.length > 0 && needed.has(table)) requests.push({ table, count: rest.length, grow });
-    }
-    if (requests.length === 0) return;
-    await this.ids.fetch(requests, this.query);
-    for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
-  }
-
-  /**
    * A sequence vanished since the catalog was read (nextval of NULL is NULL,
    * so nothing failed in the database): read the catalog again for `inserts`
    * and redo `task` once.
@@ -403,43 +336,6 @@ export class Batcher {
 
   private async loadCatalog(specs: readonly InsertSpec[]): Promise<void> {
     await this.catalog.load(specs.map((spec) => spec.table), this.query);
-  }
-
-  /**
-   * Loads what the catalog lacks for the awaited tables. For a table it did
-   * not know, the catalog query also draws the ids the awaits need (the
-   * id-less rows queued up to the last one), on the assumption that the
-   * awaited column is the generated key, which the query checks: the first
-   * ids of a new process cost no round trip of their own.
-   */
-  private async loadCatalogDrawingIds(): Promise<void> {
-    const unknown = this.idWaiters.filter(({ spec }) => !this.catalog.lookup(spec.table));
-    const requests: CatalogIdRequest[] = [];
-    if (unknown.length > 0) {
-      this.readQueue();
-      const last = new Map(unknown.map(({ insert, spec }) => [JSON.stringify(spec.table), insert]));
-      const names = [...last.keys()].map((table) => (JSON.parse(table) as TableName).name);
-      for (const [table, lastInsert] of last) {
-        // one table written two ways ('t', 'public.t') would draw twice from one sequence, in no set order
-        if (names.filter((name) => name === (JSON.parse(table) as TableName).name).length > 1) continue;
-        const { spec: awaited } = unknown.find(({ insert }) => insert === lastInsert)!;
-        const key = returnedColumn(awaited, awaited.returning![0]);
-        if (key === undefined || key === '*') continue;
-        let count = 0;
-        for (const insert of this.queue.slice(0, this.queue.indexOf(lastInsert) + 1)) {
-          const { spec } = insert;
-          if (spec && JSON.stringify(spec.table) === table) count += spec.rows.filter((row) => !hasValue(spec, row, key)).length;
-        }
-        requests.push({ table: JSON.parse(table), column: key, count });
-      }
-    }
-    const drawn = await this.catalog.load(this.idWaiters.map(({ spec }) => spec.table), this.query, requests);
-    for (const [i, ids] of drawn.entries()) {
-      const meta = this.catalog.lookup(requests[i].table);
-      if (ids.length === 0 || !meta?.generatedKey) continue;
-      const parse = await this.tx.typeParser(meta.generatedKey.typeOid);
-      this.ids.add(meta, ids.map((id) => parse(id)));
-    }
   }
 
   private query = (sql: string, bindings: readonly unknown[]) => {
@@ -463,7 +359,7 @@ export class Batcher {
       waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));
       this.idWaiters = this.idWaiters.filter(({ insert }) => !taken.has(insert));
       const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
-      for (const waiter of waiters) waiter.resolve(this.idResponse(waiter));
+      for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter, this.tx.client));
       for (const segment of segments) {
         if (segment instanceof QueuedInsert) {
           await this.runInPlace(segment);
@@ -504,10 +400,7 @@ export class Batcher {
 
   /**
    * Splits the flush at inserts that run in place, plans the groups of each
-   * part, and gives ids to the rows that need them, all tables in one query.
-   * A table's id-less rows get ids when something depends on them: an await
-   * of its ids, results matched by key, or rows in several groups, where
-   * column defaults would number them in group order, not queue order.
+   * part, and gives ids to the rows that need them (id-assignment.ts).
    */
   private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[]): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
     const segments: (Group<FlushItem>[] | QueuedInsert)[] = [];
@@ -515,7 +408,7 @@ export class Batcher {
     let part: FlushItem[] = [];
     for (const insert of inserts) {
       const [item] = this.queuedItems([insert]);
-      if (item && !this.explicitAlwaysIdentity(item)) {
+      if (item && !this.ids.mustRunInPlace(item)) {
         items.push(item);
         part.push(item);
         continue;
@@ -530,22 +423,8 @@ export class Batcher {
     for (const segment of segments) {
       if (Array.isArray(segment)) for (const group of segment) for (const { insert } of group.inserts) groupOf.set(insert, group);
     }
-    const idless = this.idlessRows(items);
-    const waiting = new Set(waiters.map(({ insert }) => insert));
-    const needed = new Map<TableMeta, IdlessRow[]>();
-    for (const [table, rows] of idless) {
-      const groups = new Set(rows.map(({ insert }) => groupOf.get(insert)!));
-      const matchesByKey = [...groups].some(({ inserts: [{ spec }] }) => spec.returning !== null || spec.conflict?.action === 'ignore');
-      if (groups.size > 1 || matchesByKey || rows.some(({ insert }) => waiting.has(insert))) needed.set(table, rows);
-    }
-    await this.assignIds(idless, needed, false);
+    await this.ids.forFlush(items, groupOf, waiters);
     return segments;
-  }
-
-  /** Explicit values for a GENERATED ALWAYS identity column: knex runs the insert, and PostgreSQL refuses it as it would. */
-  private explicitAlwaysIdentity({ spec, meta }: FlushItem): boolean {
-    const key = meta?.generatedKey;
-    return key?.always === true && spec.rows.some((row) => hasValue(spec, row, key.column));
   }
 
   private async writeGroup(group: Group<FlushItem>, stats: FlushStats): Promise<void> {
@@ -601,11 +480,6 @@ export class Batcher {
     this.work = run.catch(() => undefined);
     return run;
   }
-}
-
-function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
-  for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return true;
-  return false;
 }
 
 /** The pg Result plain knex resolves an insert without RETURNING to (a plain object where pg exports no Result). */

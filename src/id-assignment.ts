@@ -1,0 +1,166 @@
+// Which queued rows get pre-allocated ids, and when: the policy on top of
+// id-allocator.ts, which only draws from sequences.
+//
+//   - An await of `.returning(<key>)` is answered by ids alone (`canAnswer`)
+//     when the table's key comes from a sequence the role may use and no
+//     BEFORE INSERT trigger may change it. Such awaits get ids for their rows
+//     and for every id-less row of that table queued before them (`forAwaits`),
+//     so ids follow queue order. In a new process the catalog query draws the
+//     first of them (`drawWithCatalog`).
+//   - A flush gives ids to a table's id-less rows when something depends on
+//     them (`forFlush`): an await of its ids, results matched by key, or rows
+//     in several groups, where column defaults would number them in group
+//     order rather than queue order. Other rows take what the pool still
+//     holds, then their column default.
+import type { Group } from './flush-plan';
+import type { IdAllocator } from './id-allocator';
+import { returnedColumn, type InsertSpec, type TableName } from './insert-spec';
+import type { KnexClient, Row } from './knex-internals';
+import type { QueuedInsert } from './queued-insert';
+import { type FlushItem, knexKeyFor } from './statement-writer';
+import type { Catalog, CatalogIdRequest, RunQuery, TableMeta } from './table-metadata';
+
+/** A row without a key value, waiting for a pre-allocated one. */
+interface IdlessRow {
+  insert: QueuedInsert;
+  index: number;
+}
+
+/** An insert whose await of `.returning(<key>)` ids may answer. */
+export interface IdAwait {
+  insert: QueuedInsert;
+  spec: InsertSpec;
+}
+
+export class IdAssignment {
+  constructor(
+    /** Shared by a transaction and the transactions nested in it. */
+    readonly pools: IdAllocator,
+    private readonly catalog: Catalog,
+    private readonly query: RunQuery,
+    private readonly typeParser: (typeOid: number) => Promise<(text: string) => unknown>,
+  ) {}
+
+  /** Whether ids alone answer an await of this insert's `.returning(<key>)` (the catalog must know its table). */
+  canAnswer(spec: InsertSpec): boolean {
+    const meta = this.catalog.lookup(spec.table);
+    const key = meta?.generatedKey?.column;
+    return key !== undefined && !meta!.hasBeforeInsertTrigger && returnedColumn(spec, spec.returning![0]) === key
+      && spec.rows.every((row) => !hasValue(spec, row, key));
+  }
+
+  /** What the await resolves to: its rows' ids, under the key column's name, as knex would return them. */
+  answer({ insert, spec }: IdAwait, client: KnexClient): unknown {
+    const column = returnedColumn(spec, spec.returning![0])!;
+    return client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
+  }
+
+  /** Ids for `awaits` and every id-less row of their tables queued before them, from growing blocks. */
+  async forAwaits(awaits: readonly IdAwait[], queued: readonly FlushItem[]): Promise<void> {
+    const waiting = new Set(awaits.map(({ insert }) => insert));
+    const rows = new Map<TableMeta, IdlessRow[]>();
+    for (const [table, list] of this.idlessRows(queued)) {
+      const last = list.findLastIndex(({ insert }) => waiting.has(insert));
+      if (last !== -1) rows.set(table, list.slice(0, last + 1));
+    }
+    await this.assign(rows, rows, true);
+  }
+
+  /** Ids for the rows of a flush, all tables in one query: see the header. */
+  async forFlush(items: readonly FlushItem[], groupOf: ReadonlyMap<QueuedInsert, Group<FlushItem>>, awaits: readonly IdAwait[]): Promise<void> {
+    const idless = this.idlessRows(items);
+    const waiting = new Set(awaits.map(({ insert }) => insert));
+    const needed = new Map<TableMeta, IdlessRow[]>();
+    for (const [table, rows] of idless) {
+      const groups = new Set(rows.map(({ insert }) => groupOf.get(insert)!));
+      const matchesByKey = [...groups].some(({ inserts: [{ spec }] }) => spec.returning !== null || spec.conflict?.action === 'ignore');
+      if (groups.size > 1 || matchesByKey || rows.some(({ insert }) => waiting.has(insert))) needed.set(table, rows);
+    }
+    await this.assign(idless, needed, false);
+  }
+
+  /** Explicit values for a GENERATED ALWAYS identity column: knex runs the insert, and PostgreSQL refuses it as it would. */
+  mustRunInPlace({ spec, meta }: FlushItem): boolean {
+    const key = meta?.generatedKey;
+    return key?.always === true && spec.rows.some((row) => hasValue(spec, row, key.column));
+  }
+
+  /**
+   * Loads what the catalog lacks for the awaited tables. For a table it did
+   * not know, the catalog query also draws the ids the awaits need (the
+   * id-less rows of `queue` up to the last await), on the assumption that the
+   * awaited column is the generated key, which the query checks: the first
+   * ids of a new process cost no round trip of their own.
+   */
+  async drawWithCatalog(awaits: readonly IdAwait[], queue: readonly QueuedInsert[]): Promise<void> {
+    const unknown = awaits.filter(({ spec }) => !this.catalog.lookup(spec.table));
+    const last = new Map(unknown.map(({ insert, spec }) => [JSON.stringify(spec.table), insert]));
+    const names = [...last.keys()].map((table) => (JSON.parse(table) as TableName).name);
+    const requests: CatalogIdRequest[] = [];
+    for (const [table, lastInsert] of last) {
+      // one table written two ways ('t', 'public.t') would draw twice from one sequence, in no set order
+      if (names.filter((name) => name === (JSON.parse(table) as TableName).name).length > 1) continue;
+      const { spec: awaited } = unknown.find(({ insert }) => insert === lastInsert)!;
+      const key = returnedColumn(awaited, awaited.returning![0]);
+      if (key === undefined || key === '*') continue;
+      let count = 0;
+      for (const { spec } of queue.slice(0, queue.indexOf(lastInsert) + 1)) {
+        if (spec && JSON.stringify(spec.table) === table) count += spec.rows.filter((row) => !hasValue(spec, row, key)).length;
+      }
+      requests.push({ table: JSON.parse(table), column: key, count });
+    }
+    const drawn = await this.catalog.load(awaits.map(({ spec }) => spec.table), this.query, requests);
+    for (const [i, ids] of drawn.entries()) {
+      const meta = this.catalog.lookup(requests[i].table);
+      if (ids.length === 0 || !meta?.generatedKey) continue;
+      const parse = await this.typeParser(meta.generatedKey.typeOid);
+      this.pools.add(meta, ids.map((id) => parse(id)));
+    }
+  }
+
+  /**
+   * Rows without a key value, by table, in queue order, for tables whose key
+   * comes from a sequence and can be named in knex terms.
+   */
+  private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
+    const rows = new Map<TableMeta, IdlessRow[]>();
+    for (const { insert, spec, meta } of items) {
+      const key = meta?.generatedKey?.column;
+      if (key === undefined || knexKeyFor(spec, key) === undefined) continue;
+      spec.rows.forEach((row, index) => {
+        if (insert.ids[index] !== undefined || hasValue(spec, row, key)) return;
+        const list = rows.get(meta!);
+        if (list) list.push({ insert, index });
+        else rows.set(meta!, [{ insert, index }]);
+      });
+    }
+    return rows;
+  }
+
+  /**
+   * Gives ids to rows: from the pools first, then, for the tables in `needed`,
+   * drawn from their sequences in one query. Rows of other tables that the
+   * pools cannot serve keep their column default, assigned by the INSERT.
+   */
+  private async assign(idless: Map<TableMeta, IdlessRow[]>, needed: Map<TableMeta, IdlessRow[]>, grow: boolean): Promise<void> {
+    const give = (table: TableMeta, rows: IdlessRow[]) => {
+      const ids = this.pools.take(table, rows.length);
+      ids.forEach((id, i) => (rows[i].insert.ids[rows[i].index] = id));
+      return rows.slice(ids.length);
+    };
+    const requests = [];
+    for (const [table, rows] of idless) {
+      const rest = give(table, rows);
+      if (rest.length > 0 && needed.has(table)) requests.push({ table, count: rest.length, grow });
+    }
+    if (requests.length === 0) return;
+    await this.pools.fetch(requests, this.query);
+    for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
+  }
+}
+
+/** Whether the row gives `column` (a database name) a value. */
+export function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
+  for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return true;
+  return false;
+}
