@@ -88,7 +88,7 @@ function userFrames(origin: Origin | undefined): string[] {
 }
 
 /** `file:line:column` of the user's frame of `origin`. */
-export function callSite(origin: Origin | undefined): string | undefined {
+function callSite(origin: Origin | undefined): string | undefined {
   const frame = userFrames(origin)[0];
   if (frame === undefined) return undefined;
   const located = /\((.*)\)$/.exec(frame);

@@ -160,7 +160,7 @@ export class IdAssignment {
 }
 
 /** Whether the row gives `column` (a database name) a value. */
-export function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
+function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
   for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return true;
   return false;
 }

@@ -10,7 +10,7 @@ import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
 
 /** PostgreSQL's limit: the parameter count of a statement is a 16-bit number. */
-export const MAX_PARAMETERS = 65_535;
+const MAX_PARAMETERS = 65_535;
 
 export interface FlushItem extends PlannedInsert {
   insert: QueuedInsert;

@@ -257,7 +257,7 @@ function toTableMeta(id: string, row: RelationRow): TableMeta {
 // chr(31), the ASCII unit separator: cannot clash with real schema or table names.
 const SEPARATOR = '\u001f';
 
-export function tableId(schema: string, name: string): string {
+function tableId(schema: string, name: string): string {
   return schema + SEPARATOR + name;
 }
 
