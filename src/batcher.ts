@@ -173,7 +173,7 @@ export class Batcher {
     return insert.wait(this.shapeOf(insert));
   }
 
-  /** A statement that may insert rows with their column default ran (raw, truncate, DDL): pooled ids could now break queue order or collide. */
+  /** A statement that may take values from a sequence or move it back is about to run: pooled ids could break queue order or collide. */
   forgetIds(): void {
     this.ids.pools.forget();
   }
@@ -197,9 +197,16 @@ export class Batcher {
     });
   }
 
-  /** Before COMMIT: everything queued is written, or the commit fails with the reason. */
+  /**
+   * Before COMMIT: everything queued is written, or the commit fails with
+   * the reason. `settle` also waits for a flush already under way (and
+   * rethrows a failure), so it runs at least once; code resumed by awaits a
+   * flush answered may queue more meanwhile, which is written too before the
+   * queue closes.
+   */
   async finish(): Promise<void> {
-    await this.settle();
+    do await this.settle();
+    while (this.queue.length > 0 || this.idWaiters.length > 0);
     this.ended = 'committing';
   }
 

@@ -266,6 +266,14 @@ describe('queueing and flushing', () => {
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'insert q_items', 'insert q_items', 'COMMIT']);
   });
 
+  it('COMMIT waits for a flush under way whose ids already let the callback return', async () => {
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({ name: `r${i}` }));
+    // the full queue makes the tick flush; its ids answer the await before its 2 statements are written
+    const ids = await batchTransaction(knex, (trx) => trx('q_items').insert(rows).returning('id'), { maxQueuedRows: 10 });
+    expect(ids).to.have.length(40_000);
+    expect(await knex('q_items').count('* as n')).to.deep.equal([{ n: '40000' }]);
+  });
+
   it('drops the queue on rollback: nothing is sent, nothing is written', async () => {
     const db = newKnex();
     const { statements } = await recordStatements(db, async () => {

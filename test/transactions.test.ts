@@ -79,6 +79,13 @@ describe('transactions', () => {
     expect(await names()).to.deep.equal([]);
   });
 
+  it('writes inserts queued by code that a flush before COMMIT resumed', async () => {
+    await batchTransaction(knex, (trx) => {
+      void trx('tx_items').insert({ name: 'first' }).returning('*').then(() => trx('tx_items').insert({ name: 'resumed' }));
+    });
+    expect(await names()).to.deep.equal(['first', 'resumed']);
+  });
+
   it('passes transaction options to knex', async () => {
     const level = await batchTransaction(knex, async (trx) => (await trx.raw('show transaction_isolation')).rows[0].transaction_isolation, {
       transaction: { isolationLevel: 'serializable' },
