@@ -375,14 +375,14 @@ export class Batcher {
           for (const group of segment) await this.writeGroup(group, stats);
         }
       }
+      stats.roundTrips = this.roundTrips - roundTripsBefore;
+      stats.ms = performance.now() - started;
+      if (stats.statements > 0) {
+        log('flush: %o', stats);
+        this.options.onFlush?.(stats); // inside the try: an error it throws fails the transaction, never vanishes
+      }
     } catch (error) {
       throw this.fail(error, waiters, inserts);
-    }
-    stats.roundTrips = this.roundTrips - roundTripsBefore;
-    stats.ms = performance.now() - started;
-    if (stats.statements > 0) {
-      log('flush: %o', stats);
-      this.options.onFlush?.(stats);
     }
     return stats;
   }
