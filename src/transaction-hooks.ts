@@ -4,7 +4,9 @@
 //
 //   queryBuilder        builders of this transaction are BatchingQueryBuilders:
 //                       `.insert()` queues, `.toSQL()` marks the insert compiled
-//   runner              an awaited insert is answered by the batcher instead of run
+//   runner              an awaited insert is answered by the batcher instead of run;
+//                       any other statement is checked for queued inserts used inside
+//                       it and for SQL that may move sequences (pooled ids are dropped)
 //   acquireConnection   every statement knex runs for the transaction (queries, raw,
 //                       schema, streams, nested transactions) asks for the
 //                       connection first: the queue is flushed before it gets it
