@@ -14,7 +14,7 @@
 //     holds, then their column default.
 import type { Group } from './flush-plan';
 import type { IdAllocator } from './id-allocator';
-import { returnedColumn, type InsertSpec, type TableName } from './insert-spec';
+import { columnValue, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
 import type { KnexClient, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
 import { type FlushItem, knexKeyFor } from './statement-writer';
@@ -161,6 +161,5 @@ export class IdAssignment {
 
 /** Whether the row gives `column` (a database name) a value. */
 function hasValue(spec: InsertSpec, row: Row, column: string): boolean {
-  for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return true;
-  return false;
+  return columnValue(spec, row, column) !== undefined;
 }

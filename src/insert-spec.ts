@@ -121,6 +121,12 @@ function tableName(client: KnexClient, table: string, schema: unknown, queryCont
   return names.length === 2 ? { schema: names[0], name: names[1] } : { name: names[0] };
 }
 
+/** The value a row gives a column (by PostgreSQL name), whichever knex-level key names it; undefined means DEFAULT. */
+export function columnValue(spec: InsertSpec, row: Row, column: string): unknown {
+  for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return row[key];
+  return undefined;
+}
+
 /**
  * The column a `.returning()` entry comes back as, by PostgreSQL name: `*`
  * for all columns (`*`, `t.*`), undefined for an alias (`a as b`).

@@ -5,7 +5,7 @@
 // statement returns so that its answer can be given back to each insert.
 import camelCase from 'lodash/camelCase';
 import type { Group, PlannedInsert } from './flush-plan';
-import { type InsertSpec, returnedColumn } from './insert-spec';
+import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
 
@@ -137,6 +137,10 @@ class ColumnNames {
     return this.first.columnName(key);
   }
 
+  valueOf(row: Row, column: string): unknown {
+    return columnValue(this.first, row, column);
+  }
+
   /** The key this group uses for `key`'s column. */
   canonical(key: string): string {
     return this.keys.get(this.columnOf(key)) ?? key;
@@ -225,14 +229,10 @@ function keyMatching(group: Group<FlushItem>, names: ColumnNames, rows: Statemen
   const added = returned.has('*') ? [] : columns.filter((column) => !returned.has(column));
   if (added.some((column) => names.keyFor(column) === undefined)) return undefined;
   const matching: KeyMatching = { by: 'key', columns, normalize: normalize as Normalizer[], added };
-  const everyRowHasKey = rows.every(({ sent }) => matchKey(matching, (column) => valueByColumn(sent, column, names)) !== undefined);
+  const everyRowHasKey = rows.every(({ sent }) => matchKey(matching, (column) => names.valueOf(sent, column)) !== undefined);
   return everyRowHasKey ? matching : undefined;
 }
 
-function valueByColumn(row: Row, column: string, names: ColumnNames): unknown {
-  for (const key of Object.keys(row)) if (names.columnOf(key) === column) return row[key];
-  return undefined;
-}
 
 /**
  * Cuts the group's rows into statements, in order:
@@ -255,7 +255,7 @@ function* chunks(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNam
   let chunk: StatementRow[] = [];
   let keys = new Map<string, QueuedInsert>();
   for (const row of rows) {
-    const key = matching.by === 'key' ? matchKey(matching, (column) => valueByColumn(row.sent, column, names)) : undefined;
+    const key = matching.by === 'key' ? matchKey(matching, (column) => names.valueOf(row.sent, column)) : undefined;
     const holder = key === undefined ? undefined : keys.get(key);
     const repeats = holder !== undefined && !(merging && holder === row.item.insert);
     const newInsert = perInsert && chunk.length > 0 && chunk[chunk.length - 1].item !== row.item;
@@ -288,7 +288,7 @@ function compile(group: Group<FlushItem>, chunk: StatementRow[], names: ColumnNa
   if (compiled.bindings.length > MAX_PARAMETERS) {
     throw new Error(`knex-batch-inserts: a statement for ${first.spec.tableLabel} has ${compiled.bindings.length} parameters`);
   }
-  return { sql, bindings: compiled.bindings, rows: chunk, matching, valueOf: (row, column) => valueByColumn(row, column, names) };
+  return { sql, bindings: compiled.bindings, rows: chunk, matching, valueOf: (row, column) => names.valueOf(row, column) };
 }
 
 function returningFor(first: FlushItem, matching: Matching, names: ColumnNames): string[] | undefined {
