@@ -291,10 +291,8 @@ export class Batcher {
     const waiters = this.idWaiters;
     this.idWaiters = [];
     try {
-      await this.retryOnStaleCatalog(this.queue, () => {
-        this.readQueue();
-        return this.ids.forAwaits(waiters, this.queuedItems(this.queue));
-      });
+      // tick() read the queue just before calling this
+      await this.retryOnStaleCatalog(this.queue, () => this.ids.forAwaits(waiters, this.queuedItems(this.queue)));
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter, this.tx.client));
     } catch (error) {
       throw this.fail(error, waiters);

@@ -54,7 +54,7 @@ export class QueuedInsert {
     return this.reading?.batchable ? this.reading.spec : undefined;
   }
 
-  /** Rows it inserts, counted when it was queued: what it adds to the queue's size. */
+  /** Rows it inserts, as its builder says now: what it counts for in the queue's size (see maxQueuedRows). */
   get size(): number {
     const values = this.builder._single.insert;
     return Array.isArray(values) ? values.length : 1;
