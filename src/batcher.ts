@@ -82,6 +82,10 @@ const STALE_CATALOG_CODES = new Set(['428C9', '42703', '42P01', '23503']);
 export class Batcher {
   private queue: QueuedInsert[] = [];
   private queuedRows = 0;
+  /** Queue entries before this index have been read for `ids.track`. */
+  private tracked = 0;
+  /** Queued inserts whose awaits wait for a flush: the next tick flushes. */
+  private readonly awaitingFlush = new Set<QueuedInsert>();
   private idWaiters: IdWaiter[] = [];
   private tickScheduled = false;
   private work: Promise<unknown> = Promise.resolve();
@@ -232,13 +236,18 @@ export class Batcher {
     if (!spec.returning && !spec.conflict) {
       if (this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(shape({ rowCount: spec.rows.length }));
       this.scheduleTick(); // the queue is full: this await waits for the flush that empties it
-      return insert.wait(shape);
+      return this.waitForFlush(insert, shape);
     }
     const answer = spec.returning?.length === 1 && !spec.conflict
       ? new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }))
-      : insert.wait(shape);
+      : this.waitForFlush(insert, shape);
     this.scheduleTick();
     return answer;
+  }
+
+  private waitForFlush(insert: QueuedInsert, shape: (outcome: InsertOutcome) => unknown): Promise<unknown> {
+    this.awaitingFlush.add(insert);
+    return insert.wait(shape);
   }
 
   /** What an await of `insert` resolves to, given what the database answered: what plain knex resolves to. */
@@ -263,25 +272,34 @@ export class Batcher {
   }
 
   private async tick(): Promise<void> {
-    const needsFlush = () => this.queuedRows >= this.options.maxQueuedRows || this.queue.some((insert) => insert.awaited);
     if (this.idWaiters.length > 0) {
       try {
-        this.readQueue();
+        const fresh = this.readQueued(this.tracked);
+        this.tracked = this.queue.length;
         await this.ids.drawWithCatalog(this.idWaiters, this.queue);
+        this.ids.track(fresh);
       } catch (error) {
         throw this.fail(error, []);
       }
       this.sortIdWaiters();
     }
-    if (needsFlush()) await this.flushQueue();
+    if (this.needsFlush()) await this.flushQueue();
     else if (this.idWaiters.length > 0) await this.serveIdWaiters();
+  }
+
+  private needsFlush(): boolean {
+    for (const insert of this.awaitingFlush) {
+      if (insert.state === 'queued') return true;
+      this.awaitingFlush.delete(insert);
+    }
+    return this.queuedRows >= this.options.maxQueuedRows;
   }
 
   /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */
   private sortIdWaiters(): void {
     this.idWaiters = this.idWaiters.filter((waiter) => {
       if (this.ids.canAnswer(waiter.spec)) return true;
-      waiter.insert.wait(this.shapeOf(waiter.insert)).then(waiter.resolve, waiter.reject);
+      this.waitForFlush(waiter.insert, this.shapeOf(waiter.insert)).then(waiter.resolve, waiter.reject);
       return false;
     });
   }
@@ -291,8 +309,7 @@ export class Batcher {
     const waiters = this.idWaiters;
     this.idWaiters = [];
     try {
-      // tick() read the queue just before calling this
-      await this.retryOnStaleCatalog(this.queue, () => this.ids.forAwaits(waiters, this.queuedItems(this.queue)));
+      await this.retryOnStaleCatalog(this.queue, () => this.ids.forAwaits(waiters));
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter, this.tx.client));
     } catch (error) {
       throw this.fail(error, waiters);
@@ -300,18 +317,20 @@ export class Batcher {
   }
 
   /**
-   * Reads the queued inserts never awaited, which may have been changed by
-   * calls chained after `.insert()`; returns what every live insert inserts.
+   * Reads the queued inserts (from index `from`) never awaited, which may
+   * have been changed by calls chained after `.insert()`; returns the live
+   * batchable ones.
    */
-  private readQueue(): InsertSpec[] {
-    const specs: InsertSpec[] = [];
-    for (const insert of this.queue) {
+  private readQueued(from = 0): { insert: QueuedInsert; spec: InsertSpec }[] {
+    const read = [];
+    for (let i = from; i < this.queue.length; i++) {
+      const insert = this.queue[i];
       if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
       if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
       if (!insert.claimed) insert.reading = readInsert(insert.builder, insert.origin);
-      if (insert.spec) specs.push(insert.spec);
+      if (insert.spec) read.push({ insert, spec: insert.spec });
     }
-    return specs;
+    return read;
   }
 
   /** The batchable ones among `inserts`, with their table's metadata. */
@@ -357,7 +376,7 @@ export class Batcher {
     let inserts: QueuedInsert[] = [];
     let waiters: IdWaiter[] = [];
     try {
-      await this.loadCatalog(this.readQueue());
+      await this.loadCatalog(this.readQueued().map(({ spec }) => spec));
       this.sortIdWaiters();
       inserts = this.takeQueue(upTo);
       const taken = new Set(inserts);
@@ -400,6 +419,8 @@ export class Batcher {
     }
     this.queue = this.queue.slice(end);
     this.queuedRows = this.queue.reduce((rows, insert) => rows + insert.size, 0);
+    this.tracked = Math.max(0, this.tracked - end);
+    this.ids.untrack();
     return taken;
   }
 

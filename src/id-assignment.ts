@@ -32,7 +32,18 @@ export interface IdAwait {
   spec: InsertSpec;
 }
 
+/** Id-less rows of one table not yet given ids; those before `head` are done. */
+interface PendingRows {
+  rows: IdlessRow[];
+  head: number;
+}
+
 export class IdAssignment {
+  /** By table id: rows `forAwaits` may have to number, in queue order (see `track`). */
+  private pending = new Map<string, PendingRows>();
+  /** Tracked inserts of tables the catalog did not know. */
+  private unresolved: { insert: QueuedInsert; spec: InsertSpec }[] = [];
+
   constructor(
     /** Shared by a transaction and the transactions nested in it. */
     readonly pools: IdAllocator,
@@ -55,15 +66,46 @@ export class IdAssignment {
     return client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
   }
 
+  /**
+   * Notes queued inserts (in queue order, each once) whose id-less rows
+   * `forAwaits` may number later. Reading each insert once keeps a loop of
+   * N awaits linear: an await looks only at rows queued since the last one.
+   */
+  track(items: readonly { insert: QueuedInsert; spec: InsertSpec }[]): void {
+    for (const item of items) {
+      const meta = this.catalog.lookup(item.spec.table);
+      if (meta) this.addPending({ ...item, meta });
+      else this.unresolved.push(item); // not in the catalog yet: looked at again once it is
+    }
+  }
+
+  /** Forgets the rows of inserts a flush took: the flush gives them ids if they need any. */
+  untrack(): void {
+    for (const [table, list] of this.pending) {
+      const rows = list.rows.slice(list.head).filter(({ insert }) => insert.state === 'queued');
+      if (rows.length > 0) this.pending.set(table, { rows, head: 0 });
+      else this.pending.delete(table);
+    }
+    this.unresolved = this.unresolved.filter(({ insert }) => insert.state === 'queued');
+  }
+
   /** Ids for `awaits` and every id-less row of their tables queued before them, from growing blocks. */
-  async forAwaits(awaits: readonly IdAwait[], queued: readonly FlushItem[]): Promise<void> {
+  async forAwaits(awaits: readonly IdAwait[]): Promise<void> {
+    this.resolvePending();
     const waiting = new Set(awaits.map(({ insert }) => insert));
     const rows = new Map<TableMeta, IdlessRow[]>();
-    for (const [table, list] of this.idlessRows(queued)) {
-      const last = list.findLastIndex(({ insert }) => waiting.has(insert));
-      if (last !== -1) rows.set(table, list.slice(0, last + 1));
+    const done: { list: PendingRows; head: number }[] = [];
+    for (const meta of new Set(awaits.map(({ spec }) => this.catalog.lookup(spec.table)!))) {
+      const list = this.pending.get(meta.id);
+      if (!list) continue;
+      let last = list.rows.length - 1;
+      while (last >= list.head && !waiting.has(list.rows[last].insert)) last--;
+      const taken = list.rows.slice(list.head, last + 1).filter(({ insert, index }) => insert.ids[index] === undefined);
+      rows.set(meta, taken);
+      done.push({ list, head: last + 1 });
     }
     await this.assign(rows, rows, true);
+    for (const { list, head } of done) list.head = Math.max(list.head, head);
   }
 
   /** Ids for the rows of a flush, all tables in one query: see the header. */
@@ -124,17 +166,41 @@ export class IdAssignment {
    */
   private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
     const rows = new Map<TableMeta, IdlessRow[]>();
-    for (const { insert, spec, meta } of items) {
-      const key = meta?.generatedKey?.column;
-      if (key === undefined || knexKeyFor(spec, key) === undefined) continue;
-      spec.rows.forEach((row, index) => {
-        if (insert.ids[index] !== undefined || hasValue(spec, row, key)) return;
-        const list = rows.get(meta!);
-        if (list) list.push({ insert, index });
-        else rows.set(meta!, [{ insert, index }]);
-      });
+    for (const item of items) {
+      const found = idlessRowsOf(item);
+      if (found.length === 0) continue;
+      const list = rows.get(item.meta!);
+      if (list) list.push(...found);
+      else rows.set(item.meta!, found);
     }
     return rows;
+  }
+
+  private addPending(item: FlushItem): void {
+    const found = idlessRowsOf(item);
+    if (found.length === 0) return;
+    const list = this.pending.get(item.meta!.id);
+    if (list) list.rows.push(...found);
+    else this.pending.set(item.meta!.id, { rows: found, head: 0 });
+  }
+
+  /** Tracks inserts whose table the catalog has learnt since, in their place in queue order. */
+  private resolvePending(): void {
+    if (this.unresolved.length === 0) return;
+    const still: typeof this.unresolved = [];
+    const touched = new Set<PendingRows>();
+    for (const item of this.unresolved) {
+      const meta = this.catalog.lookup(item.spec.table);
+      if (!meta) {
+        still.push(item);
+        continue;
+      }
+      this.addPending({ ...item, meta });
+      const list = this.pending.get(meta.id);
+      if (list) touched.add(list);
+    }
+    this.unresolved = still;
+    for (const list of touched) list.rows.sort((a, b) => a.insert.sequence - b.insert.sequence || a.index - b.index);
   }
 
   /**
@@ -157,6 +223,17 @@ export class IdAssignment {
     await this.pools.fetch(requests, this.query);
     for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
   }
+}
+
+/** The rows of `item` without a key value, if its table's key comes from a sequence and can be named in knex terms. */
+function idlessRowsOf({ insert, spec, meta }: FlushItem): IdlessRow[] {
+  const key = meta?.generatedKey?.column;
+  if (key === undefined || knexKeyFor(spec, key) === undefined) return [];
+  const rows: IdlessRow[] = [];
+  spec.rows.forEach((row, index) => {
+    if (insert.ids[index] === undefined && !hasValue(spec, row, key)) rows.push({ insert, index });
+  });
+  return rows;
 }
 
 /** Whether the row gives `column` (a database name) a value. */

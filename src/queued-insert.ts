@@ -29,7 +29,11 @@ interface Waiter {
   shape(outcome: InsertOutcome): unknown;
 }
 
+let queued = 0;
+
 export class QueuedInsert {
+  /** Increases in queue order, across the transactions of a process. */
+  readonly sequence = ++queued;
   state: InsertState = 'queued';
   /** Awaited at least once: it is written even if it was also compiled. */
   claimed = false;
