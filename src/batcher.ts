@@ -58,6 +58,8 @@ export interface TransactionAccess {
   client: KnexClient;
   /** Runs SQL as knex runs its own statements (events, debug output), with the pg error's own message on failure. */
   query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
+  /** Runs `COPY ... FROM STDIN` with this data, announced to knex's `query` listeners like any statement; resolves to its row count. */
+  copy(sql: string, data: Iterable<string>): Promise<number>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
   runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
   /** The parser pg applies to text values of a type on this connection. */
@@ -368,6 +370,12 @@ export class Batcher {
     return this.tx.query(sql, bindings);
   };
 
+  private copy(sql: string, data: Iterable<string>): Promise<number> {
+    if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
+    this.roundTrips += 2; // the server answers the COPY command before it takes the data
+    return this.tx.copy(sql, data);
+  }
+
   /** Writes the queue, or its part up to and including `upTo`. */
   private async flushQueue(upTo?: QueuedInsert): Promise<FlushStats> {
     const started = performance.now();
@@ -458,7 +466,9 @@ export class Batcher {
     for (const statement of writeStatements(group, this.tx.client)) {
       let result;
       try {
-        result = await this.query(statement.sql, statement.bindings);
+        result = statement.copyData
+          ? { rows: [], rowCount: await this.copy(statement.sql, statement.copyData()) }
+          : await this.query(statement.sql, statement.bindings);
       } catch (error) {
         if (this.ended === 'rolled back') throw error; // rolled back meanwhile: nothing was sent
         if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction

@@ -128,13 +128,21 @@ function failingRows(error: unknown, rows: readonly Row[], valueOf: (row: Row, c
   return [];
 }
 
+/** The row (0-based) a COPY error happened at: PostgreSQL says `COPY t, line 3[, column c: ...]` in the error's context. */
+function copyLine(error: unknown): number | undefined {
+  const where = isObject(error) && typeof error.where === 'string' ? /^COPY [^\n]*?, line (\d+)/.exec(error.where) : null;
+  return where ? Number(where[1]) - 1 : undefined;
+}
+
 function textOf(value: unknown): string | undefined {
   return value == null ? undefined : String(value);
 }
 
 /** The error of a failed statement, naming the insert (and its line) that queued the failing row, where known. */
 export function statementError(error: unknown, statement: Statement): BatchInsertError {
-  const matches = failingRows(error, statement.rows.map(({ sent }) => sent), statement.valueOf);
+  const line = statement.copyData ? copyLine(error) : undefined;
+  const found = failingRows(error, statement.rows.map(({ sent }) => sent), statement.valueOf);
+  const matches = line === undefined || line >= statement.rows.length ? found : [line, ...found.filter((index) => index !== line)];
   const index = matches.length > 0 ? matches[0] : -1;
   const culprit = statement.rows[Math.max(index, 0)];
   const { spec, insert } = culprit.item;

@@ -17,7 +17,7 @@ import type { IdAllocator } from './id-allocator';
 import { columnValue, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
 import type { KnexClient, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
-import { type FlushItem, knexKeyFor } from './statement-writer';
+import { type FlushItem, knexKeyFor, needsRows } from './statement-writer';
 import type { Catalog, CatalogIdRequest, RunQuery, TableMeta } from './table-metadata';
 
 /** A row without a key value, waiting for a pre-allocated one. */
@@ -115,7 +115,7 @@ export class IdAssignment {
     const needed = new Map<TableMeta, IdlessRow[]>();
     for (const [table, rows] of idless) {
       const groups = new Set(rows.map(({ insert }) => groupOf.get(insert)!));
-      const matchesByKey = [...groups].some(({ inserts: [{ spec }] }) => spec.returning !== null || spec.conflict?.action === 'ignore');
+      const matchesByKey = [...groups].some((group) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
       if (groups.size > 1 || matchesByKey || rows.some(({ insert }) => waiting.has(insert))) needed.set(table, rows);
     }
     await this.assign(idless, needed, false);

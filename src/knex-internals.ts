@@ -7,7 +7,7 @@ import type * as pg from 'pg';
 export type Row = Record<string, unknown>;
 
 /** A pg client as knex hands it out: the connection a transaction runs on. */
-export type Connection = pg.Client & { __knexTxId?: string };
+export type Connection = pg.Client & { __knexUid?: string; __knexTxId?: string };
 
 /** What knex's `client.query` takes and resolves to. */
 export interface QueryObject {
@@ -65,6 +65,7 @@ export interface KnexClient {
   _query(connection: Connection, query: QueryObject): Promise<QueryObject>;
   customWrapIdentifier(value: string, impl: (value: string) => string, queryContext: unknown): string;
   postProcessResponse(response: unknown, queryContext: unknown): unknown;
+  emit(event: string, data: unknown): boolean;
   queryCompiler(builder: unknown): { tableName: string };
   formatter(builder: unknown): { columnize(columns: string[]): string };
 }

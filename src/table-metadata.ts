@@ -36,6 +36,8 @@ export interface TableMeta {
   parents: readonly string[];
   /** A BEFORE INSERT row trigger may change or drop rows, so their ids cannot be promised early. */
   hasBeforeInsertTrigger: boolean;
+  /** COPY would bypass its rules, refuses row-level security, or the server cannot take it: rows go in as INSERT statements. */
+  refusesCopy: boolean;
 }
 
 export type RunQuery = (sql: string, bindings: readonly unknown[]) => Promise<{ rows: Row[] }>;
@@ -52,6 +54,7 @@ interface RelationRow {
   sequencedColumns: boolean;
   parents: string[] | null;
   hasBeforeInsertTrigger: boolean;
+  refusesCopy: boolean;
 }
 
 // One row of JSON, parsed here rather than by pg, so that user type parsers
@@ -63,7 +66,9 @@ interface RelationRow {
 // volatile CTE, so PostgreSQL evaluates it exactly once.
 const CATALOG_SQL = `
 with relations as (
-  select c.oid, n.nspname, c.relname, c.relkind
+  select c.oid, n.nspname, c.relname, c.relkind,
+         -- COPY skips rules and refuses row-level security; PGlite's socket server has no COPY FROM STDIN
+         c.relhasrules or c.relrowsecurity or version() like '%PGlite%' as refuses_copy
   from pg_namespace n
   join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
   where n.nspname = any($1::text[])
@@ -163,7 +168,8 @@ select json_build_object(
       join pg_class p on p.oid = f.confrelid
       join pg_namespace pn on pn.oid = p.relnamespace
       where f.conrelid = c.oid and f.contype = 'f' and not f.condeferred),
-    'hasBeforeInsertTrigger', c.oid in (select relid from triggered)
+    'hasBeforeInsertTrigger', c.oid in (select relid from triggered),
+    'refusesCopy', c.refuses_copy
   )), '[]') from relations c)
 )::text as catalog`;
 
@@ -251,6 +257,7 @@ function toTableMeta(id: string, row: RelationRow): TableMeta {
     sequencedColumns: row.sequencedColumns,
     parents: row.parents ?? [],
     hasBeforeInsertTrigger: row.hasBeforeInsertTrigger,
+    refusesCopy: row.refusesCopy,
   };
 }
 

@@ -12,6 +12,9 @@
 //                       connection first: the queue is flushed before it gets it
 //   _query              keeps the PostgreSQL error message, which knex overwrites
 //                       with the whole statement and its values
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { Batcher, type TransactionAccess } from './batcher';
 import type { Origin } from './errors';
 import { checkInsertValues } from './insert-spec';
@@ -42,6 +45,13 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
         if (message !== undefined) (error as Error).message = message;
         throw error;
       }
+    },
+    async copy(sql, data) {
+      const conn = await connection();
+      client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
+      const stream = conn.query(copyFrom(sql));
+      await pipeline(Readable.from(data), stream);
+      return stream.rowCount;
     },
     async runInPlace(builder) {
       const inPlace = runner.call(client, builder);

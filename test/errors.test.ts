@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { BatchInsertError, batchTransaction } from '../src';
-import { newKnex } from './support/setup';
+import { databaseSource, newKnex } from './support/setup';
 
 /** `file:line` of the caller, to compare with an error's `queuedAt`. */
 function here(): string {
@@ -34,6 +34,22 @@ describe('errors', () => {
     expect(error.stack.split('\n')[error.message.split('\n').length]).to.contain(site);
     expect(error.message).to.contain('insert into e_people failed: null value in column "name" of relation "e_people" violates not-null constraint');
     expect(error.cause.message).to.equal('null value in column "name" of relation "e_people" violates not-null constraint');
+    expect(await count()).to.equal(1);
+  });
+
+  it('a bad row among rows sent by COPY: the row and the line that queued it, from the line PostgreSQL names', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    let site = '';
+    const error = await batchTransaction(knex, async (trx) => {
+      for (let i = 0; i < 1500; i++) await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
+      site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'tab\tand\nnewline', age: 'forty' }); // prettier-ignore
+      for (let i = 1500; i < 3000; i++) await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
+    }).catch((e) => e);
+    expect(error).to.be.instanceOf(BatchInsertError);
+    expect(error).to.include({ code: '22P02', table: 'e_people' });
+    expect(error.where).to.match(/^COPY e_people, line 1501, column age/);
+    expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+    expect(error.message).to.contain('row 0 of the insert queued at');
     expect(await count()).to.equal(1);
   });
 

@@ -1,13 +1,17 @@
-// Flushes past PostgreSQL's 65,535 bind-parameter limit.
+// Large flushes: by COPY where nothing comes back, else INSERT statements
+// cut at PostgreSQL's 65,535 bind-parameter limit.
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction } from '../src';
-import { newKnex } from './support/setup';
+import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordStatements } from './support/statements';
 
 const N = 100_000;
 const rowsOf = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ a: i, b: `text ${i}`, c: new Date(Date.UTC(2026, 0, 1, 0, 0, i % 60)), d: { i }, e: i % 2 === 0 }));
+
+/** What a flush of `big` sends: one COPY, or INSERTs where the server has no COPY FROM STDIN (PGlite). */
+const copyOr = (inserts: number) => (databaseSource() === 'PGlite' ? Array(inserts).fill('insert big') : ['copy big']);
 
 describe('100,000 rows of 5 columns in one flush', function () {
   this.timeout(300_000);
@@ -25,10 +29,10 @@ describe('100,000 rows of 5 columns in one flush', function () {
     expect(stats).to.deep.equal({ n: N, sum_a: String((N * (N - 1)) / 2), bs: N, consistent: N });
   };
 
-  it('one insert of 100,000 rows: 8 statements of at most 13,107 rows (65,535 parameters)', async () => {
+  it('one insert of 100,000 rows: one COPY', async () => {
     const db = newKnex();
     const { statements } = await recordStatements(db, () => batchTransaction(db, async (trx) => void (await trx('big').insert(rowsOf(N)))));
-    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...Array(8).fill('insert big'), 'COMMIT']);
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...copyOr(8), 'COMMIT']);
     await check();
   });
 
@@ -39,16 +43,26 @@ describe('100,000 rows of 5 columns in one flush', function () {
         for (const row of rowsOf(N)) trx('big').insert(row);
       }, { maxQueuedRows: N }),
     );
-    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...Array(8).fill('insert big'), 'COMMIT']);
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...copyOr(8), 'COMMIT']);
     await check();
   });
 
-  it('one insert of 100,000 rows returning ids, which plain knex cannot send in one statement', async () => {
-    const ids = await batchTransaction(knex, (trx) => trx('big').insert(rowsOf(N)).returning('id'));
+  it('one insert of 100,000 rows returning ids: ids drawn with the catalog, rows by COPY', async () => {
+    const db = newKnex();
+    const { result: ids, statements } = await recordStatements(db, () => batchTransaction(db, (trx) => trx('big').insert(rowsOf(N)).returning('id')));
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...copyOr(10), 'COMMIT']);
     expect(ids).to.have.length(N);
     expect(ids.map(({ id }: { id: string }) => Number(id))).to.deep.equal(Array.from({ length: N }, (_, i) => i + 1));
     await check();
     const plain = await knex.transaction((trx) => trx('big').insert(rowsOf(N)).returning('id')).catch((error) => error);
     expect(plain).to.be.instanceOf(Error); // the parameter count wraps around 16 bits
+  });
+
+  it('one insert of 100,000 rows returning *, which plain knex cannot send in one statement: 10 INSERTs of 6 columns (ids drawn to match rows) and at most 10,922 rows', async () => {
+    const db = newKnex();
+    const { result: rows, statements } = await recordStatements(db, () => batchTransaction(db, (trx) => trx('big').insert(rowsOf(N)).returning('*')));
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'ids', ...Array(10).fill('insert big'), 'COMMIT']);
+    expect(rows.map(({ a }: { a: number }) => a)).to.deep.equal(rowsOf(N).map(({ a }) => a));
+    await check();
   });
 });

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction } from '../src';
-import { newKnex } from './support/setup';
+import { databaseSource, newKnex } from './support/setup';
 
 describe('values', () => {
   let knex: Knex;
@@ -33,6 +33,34 @@ describe('values', () => {
     expect(batch).to.deep.equal(plain);
     expect(batch[1].note).to.equal('default note');
     expect(batch[0].bytes).to.deep.equal(Buffer.from([0, 1, 255]));
+  });
+
+  it('sends the same values by COPY as knex binds: dates, JSON, arrays, escapes, NULL, booleans, bigints', async () => {
+    await knex.raw(`create table v_copy (id serial primary key, at timestamptz, day date, doc jsonb, numbers int[], words text[],
+      note text, flag boolean, big int8, ratio float8)`);
+    const copyRows = Array.from({ length: 1200 }, (_, i) => ({
+      at: new Date(Date.UTC(2026, 10, 24, 10, 0, i % 60, i % 1000)),
+      day: '2026-11-24',
+      doc: { i, text: 'tab\there, newline\nthere, backslash \\ and "quotes"', list: [1, null, { deep: 'ü' }] },
+      numbers: [i, -i, 0],
+      words: ['a,b', 'c"d', 'e\\f', null, ''],
+      note: i % 7 === 0 ? null : `line\r\nbreak\t${'\\N'} ${i}`,
+      flag: i % 2 === 0,
+      big: 9007199254740993n + BigInt(i),
+      ratio: i / 3,
+    }));
+    const insertAll = async (trx: Knex.Transaction) => {
+      for (const row of copyRows) await trx('v_copy').insert(row);
+    };
+    await knex.transaction(insertAll);
+    const plain = await knex('v_copy').select('*').orderBy('id');
+    await knex.raw('truncate v_copy restart identity');
+    const statements: string[] = [];
+    const db = newKnex().on('query', ({ sql }: { sql: string }) => statements.push(sql));
+    await batchTransaction(db, insertAll);
+    await db.destroy();
+    expect(statements.filter((sql) => sql.startsWith('copy '))).to.have.length(databaseSource() === 'PGlite' ? 0 : 1); // PGlite has no COPY FROM STDIN
+    expect(await knex('v_copy').select('*').orderBy('id')).to.deep.equal(plain);
   });
 
   it('binds arrays for json and jsonb columns as JSON (plain knex sends them as PostgreSQL arrays, which fails)', async () => {

@@ -12,7 +12,7 @@ export async function recordStatements<T>(knex: Knex, work: () => Promise<T>): P
   }
 }
 
-/** A short name for each statement: BEGIN, COMMIT, catalog, ids, insert <table>, or its first words. */
+/** A short name for each statement: BEGIN, COMMIT, catalog, ids, insert <table>, copy <table>, or its first words. */
 export function kinds(statements: readonly string[]): string[] {
   return statements.map((sql) => {
     const text = sql.trim();
@@ -21,6 +21,8 @@ export function kinds(statements: readonly string[]): string[] {
     if (text.startsWith('select * from unnest(array(select nextval(')) return 'ids';
     const insert = /^insert into "([^"]+)"(?:\."([^"]+)")?/.exec(text);
     if (insert) return `insert ${insert[2] ?? insert[1]}`;
+    const copy = /^copy "([^"]+)"(?:\."([^"]+)")? \(.*\) from stdin$/.exec(text);
+    if (copy) return `copy ${copy[2] ?? copy[1]}`;
     return text.split(/\s+/).slice(0, 2).join(' ');
   });
 }
