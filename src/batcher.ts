@@ -240,11 +240,36 @@ export class Batcher {
       this.scheduleTick(); // the queue is full: this await waits for the flush that empties it
       return this.waitForFlush(insert, shape);
     }
-    const answer = spec.returning?.length === 1 && !spec.conflict
-      ? new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }))
-      : this.waitForFlush(insert, shape);
+    if (spec.returning?.length !== 1 || spec.conflict) {
+      this.scheduleTick();
+      return this.waitForFlush(insert, shape);
+    }
+    if (this.answerFromPool(insert, spec)) return Promise.resolve(this.ids.answer({ insert, spec }, this.tx.client));
     this.scheduleTick();
-    return answer;
+    return new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }));
+  }
+
+  /**
+   * The common case of a loop that awaits ids one insert at a time: once a
+   * block is drawn, its ids answer the next awaits at once, without waiting
+   * for the end of the tick. Anything unusual (earlier awaits still waiting,
+   * a refused insert in the queue, an empty pool) takes the tick's path.
+   */
+  private answerFromPool(insert: QueuedInsert, spec: InsertSpec): boolean {
+    if (this.idWaiters.length > 0 || this.queuedRows >= this.options.maxQueuedRows || !this.ids.canAnswer(spec)) return false;
+    try {
+      this.trackQueue();
+    } catch {
+      return false; // a refused insert: the tick fails the flush with it
+    }
+    return this.ids.fromPool({ insert, spec });
+  }
+
+  /** Reads what was queued since the last time, for the id assignment. */
+  private trackQueue(): void {
+    const fresh = this.readQueued(this.tracked);
+    this.tracked = this.queue.length;
+    this.ids.track(fresh);
   }
 
   private waitForFlush(insert: QueuedInsert, shape: (outcome: InsertOutcome) => unknown): Promise<unknown> {
@@ -276,7 +301,7 @@ export class Batcher {
   private async tick(): Promise<void> {
     if (this.idWaiters.length > 0) {
       try {
-        const fresh = this.readQueued(this.tracked);
+        const fresh = this.readQueued(this.tracked); // drawWithCatalog counts the rows of inserts never awaited too
         this.tracked = this.queue.length;
         await this.ids.drawWithCatalog(this.idWaiters, this.queue);
         this.ids.track(fresh);

@@ -50,8 +50,14 @@ interface Pool {
 
 export class IdAllocator {
   private readonly pools = new Map<string, Pool>();
+  /** Draws under way: ids they bring belong to rows queued before any await that comes meanwhile. */
+  private draws = 0;
 
   constructor(private readonly blocks: IdBlockOptions) {}
+
+  get drawing(): boolean {
+    return this.draws > 0;
+  }
 
   available(table: TableMeta): number {
     const pool = this.pools.get(table.id);
@@ -83,7 +89,8 @@ export class IdAllocator {
     });
     const sql = `select * from unnest(${columns.join(', ')}) as ids(${wanted.map((_, i) => `k${i}`).join(', ')})`;
     const bindings = wanted.flatMap((request) => [request.table.generatedKey!.sequence, request.count, this.blockSize(request) - request.count]);
-    const { rows } = await query(sql, bindings);
+    this.draws++;
+    const { rows } = await query(sql, bindings).finally(() => this.draws--);
     wanted.forEach(({ table, count }, i) => {
       const ids = rows.map((row) => row[`k${i}`]).filter((id) => id !== null);
       if (ids.length < count) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);

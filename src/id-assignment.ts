@@ -74,7 +74,7 @@ export class IdAssignment {
   track(items: readonly { insert: QueuedInsert; spec: InsertSpec }[]): void {
     for (const item of items) {
       const meta = this.catalog.lookup(item.spec.table);
-      if (meta) this.addPending({ ...item, meta });
+      if (meta) this.addPending(item, meta);
       else this.unresolved.push(item); // not in the catalog yet: looked at again once it is
     }
   }
@@ -92,20 +92,44 @@ export class IdAssignment {
   /** Ids for `awaits` and every id-less row of their tables queued before them, from growing blocks. */
   async forAwaits(awaits: readonly IdAwait[]): Promise<void> {
     this.resolvePending();
-    const waiting = new Set(awaits.map(({ insert }) => insert));
     const rows = new Map<TableMeta, IdlessRow[]>();
     const done: { list: PendingRows; head: number }[] = [];
+    const waiting = new Set(awaits.map(({ insert }) => insert));
     for (const meta of new Set(awaits.map(({ spec }) => this.catalog.lookup(spec.table)!))) {
-      const list = this.pending.get(meta.id);
-      if (!list) continue;
-      let last = list.rows.length - 1;
-      while (last >= list.head && !waiting.has(list.rows[last].insert)) last--;
-      const taken = list.rows.slice(list.head, last + 1).filter(({ insert, index }) => insert.ids[index] === undefined);
-      rows.set(meta, taken);
-      done.push({ list, head: last + 1 });
+      const upTo = this.pendingUpTo(meta, waiting);
+      if (!upTo) continue;
+      rows.set(meta, upTo.rows);
+      done.push(upTo);
     }
     await this.assign(rows, rows, true);
     for (const { list, head } of done) list.head = Math.max(list.head, head);
+  }
+
+  /**
+   * Answers an await from the pool alone, at once, when the pool holds ids
+   * for it and every id-less row of its table queued before it, and no
+   * draw is under way (whose ids would belong to rows queued earlier).
+   * Returns false, having changed nothing, when it cannot.
+   */
+  fromPool({ insert, spec }: IdAwait): boolean {
+    if (this.pools.drawing) return false;
+    this.resolvePending();
+    const meta = this.catalog.lookup(spec.table)!;
+    const upTo = this.pendingUpTo(meta, new Set([insert]));
+    if (!upTo || this.pools.available(meta) < upTo.rows.length) return false;
+    this.pools.take(meta, upTo.rows.length).forEach((id, i) => (upTo.rows[i].insert.ids[upTo.rows[i].index] = id));
+    upTo.list.head = upTo.head;
+    return true;
+  }
+
+  /** The pending rows of `meta`'s table up to the last one of `waiting`, and where the list's head moves once they have ids. */
+  private pendingUpTo(meta: TableMeta, waiting: ReadonlySet<QueuedInsert>): { list: PendingRows; head: number; rows: IdlessRow[] } | undefined {
+    const list = this.pending.get(meta.id);
+    if (!list) return undefined;
+    let last = list.rows.length - 1;
+    while (last >= list.head && !waiting.has(list.rows[last].insert)) last--;
+    const rows = list.rows.slice(list.head, last + 1).filter(({ insert, index }) => insert.ids[index] === undefined);
+    return { list, head: last + 1, rows };
   }
 
   /** Ids for the rows of a flush, all tables in one query: see the header. */
@@ -176,12 +200,12 @@ export class IdAssignment {
     return rows;
   }
 
-  private addPending(item: FlushItem): void {
-    const found = idlessRowsOf(item);
+  private addPending({ insert, spec }: { insert: QueuedInsert; spec: InsertSpec }, meta: TableMeta): void {
+    const found = idlessRowsOf({ insert, spec, meta });
     if (found.length === 0) return;
-    const list = this.pending.get(item.meta!.id);
-    if (list) list.rows.push(...found);
-    else this.pending.set(item.meta!.id, { rows: found, head: 0 });
+    const list = this.pending.get(meta.id);
+    if (list) for (const row of found) list.rows.push(row);
+    else this.pending.set(meta.id, { rows: found, head: 0 });
   }
 
   /** Tracks inserts whose table the catalog has learnt since, in their place in queue order. */
@@ -195,7 +219,7 @@ export class IdAssignment {
         still.push(item);
         continue;
       }
-      this.addPending({ ...item, meta });
+      this.addPending(item, meta);
       const list = this.pending.get(meta.id);
       if (list) touched.add(list);
     }

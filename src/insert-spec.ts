@@ -106,12 +106,25 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
       conflict,
       queryContext,
       groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)]),
-      columnName: columnNamer(client, queryContext),
+      columnName: columnNamer(client, queryContext), // memoised
     },
   };
 }
 
+/** TableName objects by namer and `schema.table` as written: one object per table, which the catalog's lookups memoise on. */
+const tableNames = new WeakMap<Namer, Map<string, TableName | undefined>>();
+
 function tableName(client: KnexClient, table: string, schema: unknown, queryContext: unknown): TableName | undefined {
+  const namer = columnNamer(client, queryContext);
+  let names = tableNames.get(namer);
+  if (!names) tableNames.set(namer, (names = new Map()));
+  const written = typeof schema === 'string' ? `${schema}\u001f${table}` : schema == null ? table : undefined;
+  if (written === undefined) return undefined;
+  if (!names.has(written)) names.set(written, readTableName(client, table, schema, queryContext));
+  return names.get(written);
+}
+
+function readTableName(client: KnexClient, table: string, schema: unknown, queryContext: unknown): TableName | undefined {
   if (/\sas\s/i.test(table)) return undefined;
   const parts = table.split('.');
   if (typeof schema === 'string' && schema !== '') parts.unshift(schema);

@@ -167,8 +167,16 @@ class ColumnNames {
  * mappings in `wrapIdentifier`), whichever the mapping turns into `column`.
  */
 export function knexKeyFor(spec: InsertSpec, column: string): string | undefined {
-  const candidates = [...(spec.returning ?? []), ...Object.keys(spec.rows[0] ?? {}), column, camelCase(column)];
-  return candidates.find((key) => key !== '*' && spec.columnName(key) === column);
+  const names = (key: string) => key !== '*' && spec.columnName(key) === column;
+  return spec.returning?.find(names) ?? Object.keys(spec.rows[0] ?? {}).find(names) ?? [column, camelCased(column)].find(names);
+}
+
+const camelCases = new Map<string, string>();
+
+function camelCased(column: string): string {
+  let name = camelCases.get(column);
+  if (name === undefined) camelCases.set(column, (name = camelCase(column)));
+  return name;
 }
 
 /**

@@ -186,11 +186,16 @@ export class Catalog {
   private searchPath: string[] | undefined;
   /** Every relation of the loaded schemas; null for views and other non-tables. */
   private readonly relations = new Map<string, TableMeta | null>();
+  /** Answers of `lookup` since the catalog last changed: readInsert reuses TableName objects, so this is hit per insert. */
+  private found = new WeakMap<TableName, TableMeta | undefined>();
 
   /** The table's metadata, or undefined when it is not (yet) known to be a table. */
   lookup(table: TableName): TableMeta | undefined {
+    if (this.found.has(table)) return this.found.get(table);
     const id = this.resolve(table);
-    return id === undefined ? undefined : this.relations.get(id) ?? undefined;
+    const meta = id === undefined ? undefined : this.relations.get(id) ?? undefined;
+    this.found.set(table, meta);
+    return meta;
   }
 
   /**
@@ -222,6 +227,7 @@ export class Catalog {
   forget(): void {
     this.searchPath = undefined;
     this.relations.clear();
+    this.found = new WeakMap();
   }
 
   private resolve(table: TableName): string | undefined {
@@ -230,6 +236,7 @@ export class Catalog {
   }
 
   private store(catalog: { searchPath: string[]; relations: RelationRow[] }, schemas: Set<string>, withSearchPath: boolean) {
+    this.found = new WeakMap();
     const reloaded = new Set(schemas);
     if (withSearchPath) {
       this.searchPath = catalog.searchPath;
