@@ -105,7 +105,7 @@ export class Batcher {
   ) {
     this.catalog = catalogFor(tx.client.config);
     // one pool of ids per transaction: nested transactions share their parent's, so ids keep queue order
-    const pools = parent?.ids.pools ?? new IdAllocator(options.idBlock);
+    const pools = parent?.ids.pools ?? new IdAllocator(options.idBlock, this.catalog.idsLastUsed);
     this.ids = new IdAssignment(pools, this.catalog, this.query, tx.typeParser);
   }
 
@@ -214,6 +214,7 @@ export class Batcher {
     do await this.settle();
     while (this.queue.length > 0 || this.idWaiters.length > 0);
     this.ended = 'committing';
+    if (!this.parent) this.ids.pools.remember();
   }
 
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */

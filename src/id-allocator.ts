@@ -38,6 +38,9 @@ function extraWithinRoom(sequence: string, count: string, extra: string): string
   return `least(${extra}, greatest(0, ${room} - ${count}))::int`;
 }
 
+/** The type OID of int8 (bigint, bigserial). */
+const INT8_OID = 20;
+
 /** The sequence no longer exists: the cached catalog is out of date. */
 export class StaleSequenceError extends Error {}
 
@@ -53,7 +56,11 @@ export class IdAllocator {
   /** Draws under way: ids they bring belong to rows queued before any await that comes meanwhile. */
   private draws = 0;
 
-  constructor(private readonly blocks: IdBlockOptions) {}
+  constructor(
+    private readonly blocks: IdBlockOptions,
+    /** Per table id: ids the last transaction of this knex instance used from growing blocks (see `blockSize`). */
+    private readonly lastUsed: Map<string, number>,
+  ) {}
 
   get drawing(): boolean {
     return this.draws > 0;
@@ -106,11 +113,27 @@ export class IdAllocator {
     }
   }
 
-  /** The size of the block to draw; the part beyond `count` is cut to what the sequence has left (see extraWithinRoom). */
+  /**
+   * The size of the block to draw; the part beyond `count` is cut to what
+   * the sequence has left (see extraWithinRoom). A transaction's first block
+   * is what it needs, or, for bigint keys, what the last transaction used
+   * (up to `max`): a job that runs the same loop again draws its ids in one
+   * query. 4-byte keys never get the larger first block, since ids a shorter
+   * transaction leaves unused bring their end closer.
+   */
   private blockSize({ table, count, grow }: IdRequest): number {
     const drawn = this.pools.get(table.id)?.drawn ?? 0;
-    if (!grow || drawn === 0) return count;
+    if (!grow) return count;
+    if (drawn === 0) {
+      const last = table.generatedKey!.typeOid === INT8_OID ? this.lastUsed.get(table.id) ?? 0 : 0;
+      return Math.max(count, Math.min(this.blocks.max, last));
+    }
     return Math.max(count, Math.min(this.blocks.max, Math.max(this.blocks.min, 3 * drawn)));
+  }
+
+  /** At commit: remembers, per table, how many ids this transaction used, for the first block of the next one. */
+  remember(): void {
+    for (const [id, pool] of this.pools) if (pool.drawn > 0) this.lastUsed.set(id, pool.drawn - (pool.ids.length - pool.next));
   }
 
   /** Adds ids drawn for `table`, in sequence order, to its pool. */

@@ -24,10 +24,12 @@ export interface BatchOptions {
   maxQueuedRows?: number;
   /**
    * Ids drawn from a sequence when code awaits ids one insert at a time: the
-   * first request takes what it needs, later ones a block of three times what
-   * the transaction drew so far, at least `min` and at most `max`. Unused ids
-   * become gaps in the sequence: at most max(min, 3 x ids used, ...) and
-   * never more than `max` per table and transaction. Default { min: 32, max: 10000 }.
+   * first request takes what it needs (for a bigint key: what the last
+   * transaction of this knex instance used, if more), later ones a block of
+   * three times what the transaction drew so far, at least `min` and at most
+   * `max`. Unused ids become gaps in the sequence: never more than `max` per
+   * table and transaction, and for 4-byte keys at most max(min, 3 x ids used).
+   * Default { min: 32, max: 100000 }.
    */
   idBlock?: Partial<IdBlockOptions>;
   /** Called with the stats of every flush that wrote something, including the one before COMMIT. */
@@ -48,7 +50,7 @@ export interface ResolvedOptions {
 
 export function resolveOptions(options: BatchOptions = {}): ResolvedOptions {
   const maxQueuedRows = options.maxQueuedRows ?? 10_000;
-  const idBlock = { min: options.idBlock?.min ?? 32, max: options.idBlock?.max ?? 10_000 };
+  const idBlock = { min: options.idBlock?.min ?? 32, max: options.idBlock?.max ?? 100_000 };
   if (!(maxQueuedRows >= 1)) throw new TypeError(`knex-batch-inserts: maxQueuedRows must be at least 1, got ${maxQueuedRows}`);
   if (!(idBlock.min >= 1 && idBlock.max >= idBlock.min)) {
     throw new TypeError(`knex-batch-inserts: idBlock needs 1 <= min <= max, got ${JSON.stringify(idBlock)}`);

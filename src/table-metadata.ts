@@ -188,6 +188,8 @@ export class Catalog {
   private readonly relations = new Map<string, TableMeta | null>();
   /** Answers of `lookup` since the catalog last changed: readInsert reuses TableName objects, so this is hit per insert. */
   private found = new WeakMap<TableName, TableMeta | undefined>();
+  /** Per table id: ids the last transaction used, for the size of the next one's first block (id-allocator.ts). */
+  readonly idsLastUsed = new Map<string, number>();
 
   /** The table's metadata, or undefined when it is not (yet) known to be a table. */
   lookup(table: TableName): TableMeta | undefined {

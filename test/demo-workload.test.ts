@@ -66,6 +66,15 @@ describe('the reference demo: 100 users with 2 addresses each', () => {
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'ids', 'ids', 'ids', 'insert demo_users', 'insert demo_addresses', 'COMMIT']);
   });
 
+  it('runs it again in 5 statements: the first block of ids is what the last transaction used (bigint keys)', async () => {
+    const db = newKnex();
+    await batchTransaction(db, addAllSequentially);
+    await knex.raw('truncate demo_users, demo_addresses restart identity');
+    const { statements } = await recordStatements(db, () => batchTransaction(db, addAllSequentially));
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'ids', 'insert demo_users', 'insert demo_addresses', 'COMMIT']);
+    expect(await knex('demo_users').max('id as max')).to.deep.equal([{ max: '100' }]); // no id left unused
+  });
+
   it('under Promise.all: 5 statements, in a new process too, and the same data', async () => {
     await knex.transaction(addAllSequentially);
     const plain = await addressesByUser();

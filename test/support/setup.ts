@@ -13,9 +13,9 @@ export function databaseSource(): Database['source'] {
   return database!.source;
 }
 
-/** A new knex instance (so a cold metadata cache), closed after the run. */
+/** A new knex instance (so a cold metadata cache), closed after the run; idle connections close within seconds (PGlite serves at most 32). */
 export function newKnex(config: Partial<Knex.Config> = {}): Knex {
-  const knex = knexLib({ client: 'pg', connection: database!.url, searchPath: [runSchema], pool: { min: 0, max: 4 }, ...config });
+  const knex = knexLib({ client: 'pg', connection: database!.url, searchPath: [runSchema], pool: { min: 0, max: 4, idleTimeoutMillis: 1000 }, ...config });
   instances.push(knex);
   return knex;
 }
