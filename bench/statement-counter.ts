@@ -1,0 +1,59 @@
+// Counts the statements and round trips each contender sends, in the same way
+// for all of them: every contender ends up in pg's `Client.prototype.query`
+// (knex and Objection through the project's pg, pg-promise through its own
+// copy of pg), so wrapping that method counts one call as one statement,
+// BEGIN and COMMIT included. Counting is on only while a timed transaction runs.
+
+export interface StatementCount {
+  statements: number;
+  roundTrips: number;
+}
+
+/** The part of a pg `Client` class the counter needs. */
+interface ClientClass {
+  prototype: { query: (...args: unknown[]) => unknown };
+}
+
+const wrapped = Symbol('kbi-bench statement counter');
+
+let counting = false;
+let count: StatementCount = { statements: 0, roundTrips: 0 };
+
+/**
+ * Wraps `query` of a pg Client class (once per class). Call it for every copy
+ * of pg in use: the project's and pg-promise's are different modules.
+ */
+export function countStatementsOf(Client: ClientClass): void {
+  const prototype = Client.prototype as ClientClass['prototype'] & { [wrapped]?: true };
+  if (prototype[wrapped]) return;
+  const original = prototype.query;
+  prototype.query = function (this: unknown, ...args: unknown[]) {
+    if (counting) {
+      count.statements += 1;
+      // A COPY FROM STDIN costs two round trips: the server first answers
+      // CopyInResponse, then the data goes and CommandComplete comes back.
+      count.roundTrips += isCopyStream(args[0]) ? 2 : 1;
+    }
+    return original.apply(this, args);
+  };
+  prototype[wrapped] = true;
+}
+
+/** Starts counting from zero. */
+export function startCounting(): void {
+  count = { statements: 0, roundTrips: 0 };
+  counting = true;
+}
+
+/** Stops counting and returns what was counted since `startCounting()`. */
+export function stopCounting(): StatementCount {
+  counting = false;
+  return { ...count };
+}
+
+/** A pg-copy-streams query: a stream object that pg submits, whose text is a COPY. */
+function isCopyStream(query: unknown): boolean {
+  if (typeof query !== 'object' || query === null) return false;
+  const candidate = query as { submit?: unknown; text?: unknown };
+  return typeof candidate.submit === 'function' && typeof candidate.text === 'string' && /^\s*copy\b/i.test(candidate.text);
+}
