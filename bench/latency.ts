@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
+import { medianRoundTripMs } from '../demo/latency-proxy';
 
 export interface Link {
   latencyMs: number;
@@ -44,14 +45,7 @@ export async function measureRoundTripMs(url: string): Promise<number> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query('select 1');
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const started = performance.now();
-      await client.query('select 1');
-      times.push(performance.now() - started);
-    }
-    return times.sort((a, b) => a - b)[2];
+    return await medianRoundTripMs(() => client.query('select 1'));
   } finally {
     await client.end();
   }

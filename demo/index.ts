@@ -7,7 +7,7 @@ import knexLib, { type Knex } from 'knex';
 import { batchTransaction } from 'knex-batch-inserts';
 import { parseArgs } from 'node:util';
 import { startEmbeddedPostgres } from './embedded-postgres';
-import { startLatencyProxy } from './latency-proxy';
+import { medianRoundTripMs, startLatencyProxy } from './latency-proxy';
 import { addUsers, createTables, differences, type Snapshot, snapshot } from './workload';
 
 const HELP = `Usage: npm run demo -- [options]
@@ -115,16 +115,8 @@ async function measure(knex: Knex, mode: Run['mode'], count: number): Promise<Ru
   };
 }
 
-/** Median time of a few `select 1`, after one that opens the connection. */
-async function roundTripMs(knex: Knex): Promise<number> {
-  await knex.raw('select 1');
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const started = performance.now();
-    await knex.raw('select 1');
-    times.push(performance.now() - started);
-  }
-  return times.sort((a, b) => a - b)[2];
+function roundTripMs(knex: Knex): Promise<number> {
+  return medianRoundTripMs(() => knex.raw('select 1'));
 }
 
 /** Reports the plain run's progress on stderr: a line redrawn in a terminal, a few lines otherwise. */

@@ -85,3 +85,15 @@ function delayedPipe(from: net.Socket, to: net.Socket, delayMs: number): void {
     if (!timer && !destinationFull) drain();
   });
 }
+
+/** Median time of 5 runs of `selectOne` (a `select 1`), after one that opens the connection: what a round trip costs. */
+export async function medianRoundTripMs(selectOne: () => Promise<unknown>): Promise<number> {
+  await selectOne();
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    await selectOne();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[2];
+}
