@@ -236,18 +236,13 @@ export class Batcher {
 
   private answer(insert: QueuedInsert, spec: InsertSpec): Promise<unknown> {
     const shape = this.shapeOf(insert);
-    if (!spec.returning && !spec.conflict) {
-      if (this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(shape({ rowCount: spec.rows.length }));
-      this.scheduleTick(); // the queue is full: this await waits for the flush that empties it
-      return this.waitForFlush(insert, shape);
-    }
-    if (spec.returning?.length !== 1 || spec.conflict) {
-      this.scheduleTick();
-      return this.waitForFlush(insert, shape);
-    }
-    if (this.answerFromPool(insert, spec)) return Promise.resolve(this.ids.answer({ insert, spec }, this.tx.client));
+    const simple = !spec.returning && !spec.conflict;
+    if (simple && this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(shape({ rowCount: spec.rows.length }));
+    const idsAnswer = spec.returning?.length === 1 && !spec.conflict;
+    if (idsAnswer && this.answerFromPool(insert, spec)) return Promise.resolve(this.ids.answer({ insert, spec }, this.tx.client));
     this.scheduleTick();
-    return new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }));
+    if (idsAnswer) return new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }));
+    return this.waitForFlush(insert, shape); // for a simple insert: the queue is full, and this await waits for the flush that empties it
   }
 
   /**
@@ -268,9 +263,14 @@ export class Batcher {
 
   /** Reads what was queued since the last time, for the id assignment. */
   private trackQueue(): void {
+    this.ids.track(this.readUntracked());
+  }
+
+  /** The live batchable inserts queued since the last call (see `readQueued`). */
+  private readUntracked(): { insert: QueuedInsert; spec: InsertSpec }[] {
     const fresh = this.readQueued(this.tracked);
     this.tracked = this.queue.length;
-    this.ids.track(fresh);
+    return fresh;
   }
 
   private waitForFlush(insert: QueuedInsert, shape: (outcome: InsertOutcome) => unknown): Promise<unknown> {
@@ -302,8 +302,7 @@ export class Batcher {
   private async tick(): Promise<void> {
     if (this.idWaiters.length > 0) {
       try {
-        const fresh = this.readQueued(this.tracked); // drawWithCatalog counts the rows of inserts never awaited too
-        this.tracked = this.queue.length;
+        const fresh = this.readUntracked(); // before drawWithCatalog, which counts the rows of inserts never awaited too
         await this.ids.drawWithCatalog(this.idWaiters, this.queue);
         this.ids.track(fresh);
       } catch (error) {

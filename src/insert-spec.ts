@@ -106,7 +106,7 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
       conflict,
       queryContext,
       groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)]),
-      columnName: columnNamer(client, queryContext), // memoised
+      columnName: columnNamer(client, queryContext),
     },
   };
 }

@@ -331,7 +331,8 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
 }
 
 /**
- * `COPY ... FROM STDIN` for a large group whose rows all name the same
+ * `COPY ... FROM STDIN` for a large group matched by count (so without ON
+ * CONFLICT, see chooseMatching) whose rows all name the same
  * columns with values COPY can carry, into a table whose rules or row-level
  * security COPY would not apply. Triggers and constraints apply to COPY as
  * to INSERT; explicit values for GENERATED ALWAYS identity columns are taken
@@ -339,7 +340,7 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
  */
 function copyStatement(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNames, client: KnexClient): Statement | undefined {
   const prepare = (client.driver as { utils?: { prepareValue?: PrepareValue } }).utils?.prepareValue;
-  if (!prepare || !group.meta || group.meta.refusesCopy || group.inserts[0].spec.conflict || rows.length < COPY_MIN_ROWS) return undefined;
+  if (!prepare || !group.meta || group.meta.refusesCopy || rows.length < COPY_MIN_ROWS) return undefined;
   const keys = Object.keys(rows[0].sent);
   if (keys.length === 0) return undefined;
   for (const { sent } of rows) {
