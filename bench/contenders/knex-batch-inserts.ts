@@ -2,7 +2,7 @@
 // inside batchTransaction, as the README shows it. The knex instance lives
 // for all runs at a latency, as in an application: the library caches table
 // metadata per knex instance.
-import { batchTransaction, type BatchTransactionOptions } from '../../src';
+import { batchTransaction, type BatchTransactionOptions } from 'knex-batch-inserts';
 import type { Contender } from './contender';
 import { connectKnex } from './knex-connection';
 import { insertOneByOne } from './one-by-one';
