@@ -29,10 +29,13 @@ export function countStatementsOf(Client: ClientClass): void {
   const original = prototype.query;
   prototype.query = function (this: unknown, ...args: unknown[]) {
     if (counting) {
-      count.statements += 1;
-      // A COPY FROM STDIN costs two round trips: the server first answers
-      // CopyInResponse, then the data goes and CommandComplete comes back.
-      count.roundTrips += isCopyStream(args[0]) ? 2 : 1;
+      const copies = copyCommands(args[0]);
+      count.statements += Math.max(1, copies);
+      // A COPY FROM STDIN through pg-copy-streams costs two round trips: the
+      // server first answers CopyInResponse, then the data goes and
+      // CommandComplete comes back. A query object that sends its data
+      // without waiting says what it costs (knex-batch-inserts' CopyBatch).
+      count.roundTrips += copies === 0 ? 1 : ownRoundTrips(args[0]) ?? 2;
     }
     return original.apply(this, args);
   };
@@ -51,9 +54,15 @@ export function stopCounting(): StatementCount {
   return { ...count };
 }
 
-/** A pg-copy-streams query: a stream object that pg submits, whose text is a COPY. */
-function isCopyStream(query: unknown): boolean {
-  if (typeof query !== 'object' || query === null) return false;
+/** The COPY commands in a query object that pg submits (pg-copy-streams, CopyBatch); 0 for anything else. */
+function copyCommands(query: unknown): number {
+  if (typeof query !== 'object' || query === null) return 0;
   const candidate = query as { submit?: unknown; text?: unknown };
-  return typeof candidate.submit === 'function' && typeof candidate.text === 'string' && /^\s*copy\b/i.test(candidate.text);
+  if (typeof candidate.submit !== 'function' || typeof candidate.text !== 'string') return 0;
+  return candidate.text.split(';').filter((sql) => /^\s*copy\b/i.test(sql)).length;
+}
+
+function ownRoundTrips(query: unknown): number | undefined {
+  const roundTrips = (query as { roundTrips?: unknown }).roundTrips;
+  return typeof roundTrips === 'number' ? roundTrips : undefined;
 }

@@ -39,6 +39,7 @@
 // After a failed flush the transaction cannot commit: every later statement,
 // await and the commit reject with the first failure.
 import debug from 'debug';
+import type { CopyBatchResult, CopyCommand } from './copy-batch';
 import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError } from './errors';
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError } from './id-allocator';
@@ -48,7 +49,7 @@ import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { FlushStats, ResolvedOptions } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult, type Outcomes } from './statement-results';
-import { type FlushItem, writeStatements } from './statement-writer';
+import { type FlushItem, type Statement, writeStatements } from './statement-writer';
 import { type Catalog, catalogFor } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
@@ -58,13 +59,15 @@ export interface TransactionAccess {
   client: KnexClient;
   /** Runs SQL as knex runs its own statements (events, debug output), with the pg error's own message on failure. */
   query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
-  /** Runs `COPY ... FROM STDIN` with this data, announced to knex's `query` listeners like any statement; resolves to its row count. */
-  copy(sql: string, data: Iterable<string>): Promise<number>;
+  /** Runs `COPY ... FROM STDIN` commands in one round trip (copy-batch.ts), each announced to knex's `query` listeners like any statement. */
+  copy(commands: readonly CopyCommand[]): Promise<CopyBatchResult>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
   runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
   /** The parser pg applies to text values of a type on this connection. */
   typeParser(typeOid: number): Promise<(text: string) => unknown>;
 }
+
+type StatementResult = { rows: Row[]; rowCount: number | null };
 
 /** An await of `.returning(<key>)` that ids alone may answer. */
 interface IdWaiter extends IdAwait {
@@ -395,10 +398,10 @@ export class Batcher {
     return this.tx.query(sql, bindings);
   };
 
-  private copy(sql: string, data: Iterable<string>): Promise<number> {
+  private copy(commands: readonly CopyCommand[]): Promise<CopyBatchResult> {
     if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
-    this.roundTrips += 2; // the server answers the COPY command before it takes the data
-    return this.tx.copy(sql, data);
+    this.roundTrips++;
+    return this.tx.copy(commands);
   }
 
   /** Writes the queue, or its part up to and including `upTo`. */
@@ -422,7 +425,7 @@ export class Batcher {
           await this.runInPlace(segment);
           stats.statements++;
         } else {
-          for (const group of segment) await this.writeGroup(group, stats);
+          await this.writeGroups(segment, stats);
         }
       }
       stats.roundTrips = this.roundTrips - roundTripsBefore;
@@ -486,25 +489,48 @@ export class Batcher {
     return segments;
   }
 
-  private async writeGroup(group: Group<FlushItem>, stats: FlushStats): Promise<void> {
+  /**
+   * Writes the groups' statements in order; consecutive COPYs go together in
+   * one round trip. The inserts get their answers once every group is written.
+   */
+  private async writeGroups(groups: readonly Group<FlushItem>[], stats: FlushStats): Promise<void> {
     const outcomes: Outcomes = new Map();
-    for (const statement of writeStatements(group, this.tx.client)) {
-      let result;
-      try {
-        result = statement.copyData
-          ? { rows: [], rowCount: await this.copy(statement.sql, statement.copyData()) }
-          : await this.query(statement.sql, statement.bindings);
-      } catch (error) {
-        if (this.ended === 'rolled back') throw error; // rolled back meanwhile: nothing was sent
-        if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
-        throw statementError(error, statement);
-      }
-      distributeResult(statement, result.rows, result.rowCount, outcomes);
-      stats.statements++;
-      stats.rows += result.rowCount ?? 0;
+    const statements = groups.flatMap((group) => writeStatements(group, this.tx.client));
+    for (let i = 0; i < statements.length; ) {
+      let end = i + 1;
+      if (statements[i].copyData) while (end < statements.length && statements[end].copyData) end++;
+      const run = statements.slice(i, end);
+      const results = run[0].copyData ? await this.copyStatements(run) : [await this.runStatement(run[0])];
+      run.forEach((statement, k) => {
+        distributeResult(statement, results[k].rows, results[k].rowCount, outcomes);
+        stats.rows += results[k].rowCount ?? 0;
+      });
+      stats.statements += run.length;
+      i = end;
     }
-    stats.groups++;
-    for (const { insert } of group.inserts) insert.succeed(outcomes.get(insert) ?? { rowCount: 0 });
+    stats.groups += groups.length;
+    for (const group of groups) for (const { insert } of group.inserts) insert.succeed(outcomes.get(insert) ?? { rowCount: 0 });
+  }
+
+  private async runStatement(statement: Statement): Promise<StatementResult> {
+    try {
+      return await this.query(statement.sql, statement.bindings);
+    } catch (error) {
+      throw this.statementFailed(error, statement);
+    }
+  }
+
+  private async copyStatements(statements: readonly Statement[]): Promise<StatementResult[]> {
+    const { rowCounts, error } = await this.copy(statements.map(({ sql, copyData }) => ({ sql, data: copyData!() })));
+    if (error !== undefined) throw this.statementFailed(error, statements[rowCounts.length] ?? statements[statements.length - 1]);
+    if (rowCounts.length !== statements.length) throw new Error(`knex-batch-inserts: ${statements.length} COPY commands answered ${rowCounts.length} times`);
+    return rowCounts.map((rowCount) => ({ rows: [], rowCount }));
+  }
+
+  private statementFailed(error: unknown, statement: Statement): unknown {
+    if (this.ended === 'rolled back') return error; // rolled back meanwhile: nothing was sent
+    if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
+    return statementError(error, statement);
   }
 
   private async runInPlace(insert: QueuedInsert): Promise<void> {

@@ -9,6 +9,17 @@ export type Row = Record<string, unknown>;
 /** A pg client as knex hands it out: the connection a transaction runs on. */
 export type Connection = pg.Client & { __knexUid?: string; __knexTxId?: string };
 
+/**
+ * pg's protocol writer under a Client (`client.connection`, not in pg's
+ * types): the methods copy-batch.ts writes messages with, as pg-copy-streams does.
+ */
+export interface WireConnection {
+  stream: { cork(): void; uncork(): void };
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
+
 /** What knex's `client.query` takes and resolves to. */
 export interface QueryObject {
   sql: string;

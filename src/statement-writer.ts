@@ -15,10 +15,11 @@ const MAX_PARAMETERS = 65_535;
 
 /**
  * Groups of at least this many rows go by COPY where nothing has to come
- * back. COPY takes two round trips to an INSERT's one, but the server
- * parses its text about twice as fast as a multi-row INSERT's parameters,
- * and the client builds it without knex compiling a statement (measured
- * with `npm run bench`; see the README's Performance section).
+ * back: the server parses COPY's text about twice as fast as a multi-row
+ * INSERT's parameters, the client builds it without knex compiling a
+ * statement, and consecutive COPYs share one round trip (copy-batch.ts).
+ * Smaller groups keep INSERT, whose statements are what knex would send
+ * (measured with `npm run bench`; see the README's Performance section).
  */
 const COPY_MIN_ROWS = 1_000;
 

@@ -12,10 +12,8 @@
 //                       connection first: the queue is flushed before it gets it
 //   _query              keeps the PostgreSQL error message, which knex overwrites
 //                       with the whole statement and its values
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import { Batcher, type TransactionAccess } from './batcher';
+import { CopyBatch } from './copy-batch';
 import type { Origin } from './errors';
 import { checkInsertValues } from './insert-spec';
 import type { Connection, KnexClient, QueryBuilderInternals, QueryObject, Runner, TransactionInternals } from './knex-internals';
@@ -46,12 +44,12 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
         throw error;
       }
     },
-    async copy(sql, data) {
+    async copy(commands) {
       const conn = await connection();
-      client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
-      const stream = conn.query(copyFrom(sql));
-      await pipeline(Readable.from(data), stream);
-      return stream.rowCount;
+      for (const { sql } of commands) client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
+      const batch = new CopyBatch(commands);
+      conn.query(batch as never);
+      return batch.done;
     },
     async runInPlace(builder) {
       const inPlace = runner.call(client, builder);

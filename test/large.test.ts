@@ -2,7 +2,7 @@
 // cut at PostgreSQL's 65,535 bind-parameter limit.
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { batchTransaction } from '../src';
+import { BatchInsertError, batchTransaction, type FlushStats } from '../src';
 import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordStatements } from './support/statements';
 
@@ -64,5 +64,47 @@ describe('100,000 rows of 5 columns in one flush', function () {
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'ids', ...Array(10).fill('insert big'), 'COMMIT']);
     expect(rows.map(({ a }: { a: number }) => a)).to.deep.equal(rowsOf(N).map(({ a }) => a));
     await check();
+  });
+});
+
+describe('COPY of several tables in one round trip', () => {
+  let knex: Knex;
+
+  before(async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN
+    knex = newKnex({ pool: { min: 0, max: 1 } }); // one connection: what follows a failed batch runs on it
+    await knex.raw('create table cp_parents (id bigserial primary key, name text not null)');
+    await knex.raw('create table cp_children (id bigserial primary key, parent_id bigint not null references cp_parents, n int not null)');
+  });
+  beforeEach(() => knex.raw('truncate cp_parents, cp_children restart identity'));
+
+  const load = (trx: Knex.Transaction, badChild?: number) => async () => {
+    for (let i = 0; i < 1200; i++) {
+      const [{ id }] = await trx('cp_parents').insert({ name: `p${i}` }).returning('id');
+      await trx('cp_children').insert({ parent_id: id, n: i === badChild ? null : i });
+    }
+  };
+
+  it('parents and children: two COPY commands, announced one by one, sent as one round trip', async () => {
+    const flushes: FlushStats[] = [];
+    const { statements } = await recordStatements(knex, () =>
+      batchTransaction(knex, (trx) => load(trx)(), { onFlush: (stats) => flushes.push(stats) }));
+    // the awaits drew the parents' ids in growing blocks (see ids.test.ts); the flush sent the rows
+    expect(kinds(statements).filter((kind) => kind !== 'ids')).to.deep.equal(['BEGIN', 'catalog', 'copy cp_parents', 'copy cp_children', 'COMMIT']);
+    expect(flushes.map(({ statements, roundTrips, rows }) => ({ statements, roundTrips, rows }))).to.deep.equal([{ statements: 2, roundTrips: 1, rows: 2400 }]);
+    const [{ n }] = (await knex.raw('select count(*)::int as n from cp_children c join cp_parents p on p.id = c.parent_id where p.name = \'p\' || c.n')).rows;
+    expect(n).to.equal(1200);
+  });
+
+  it('a bad row in the second COPY: its table and row are named, nothing is written, and the connection carries on', async () => {
+    const error = await batchTransaction(knex, (trx) => load(trx, 700)()).catch((e) => e);
+    expect(error).to.be.instanceOf(BatchInsertError);
+    expect(error).to.include({ code: '23502', table: 'cp_children', column: 'n' });
+    expect(error.where).to.match(/^COPY cp_children, line 701/);
+    expect(error.message).to.contain('row 0 of the insert queued at');
+    expect(error.queuedAt).to.match(/large\.test\.ts:\d+:\d+$/);
+    expect((await knex.raw('select (select count(*) from cp_parents)::int as p, (select count(*) from cp_children)::int as c')).rows).to.deep.equal([{ p: 0, c: 0 }]);
+    await batchTransaction(knex, (trx) => load(trx)());
+    expect((await knex.raw('select count(*)::int as c from cp_children')).rows).to.deep.equal([{ c: 1200 }]);
   });
 });

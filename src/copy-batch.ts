@@ -1,0 +1,88 @@
+// Several `COPY ... FROM STDIN` in one round trip.
+//
+// The usual client (psql, libpq, pg-copy-streams) sends the COPY command,
+// waits for the server's CopyInResponse, then sends the data: two round trips
+// per COPY. The protocol does not require the wait. The server reads the
+// Query message, starts the first COPY and reads its data from what is
+// already on the socket, ends it at CopyDone, goes on to the next COPY of the
+// same Query message, and answers everything at the end. So this sends the
+// Query message naming every COPY, then each COPY's data and CopyDone, all in
+// one write, and reads the answers as they come: one round trip for any number
+// of tables. (pg-copy-streams waits for CopyInResponse, so it cannot do this.)
+//
+// When a COPY fails, the server reports the error, skips the rest of the
+// Query message and ignores the CopyData and CopyDone messages still coming
+// (PostgreSQL's main loop accepts and drops them "because a COPY failed, and
+// the frontend is still sending data"); the connection stays in step.
+//
+// The object is a pg "submittable", the interface pg-copy-streams and
+// pg-cursor use: pg's Client calls `submit` when the connection is free and
+// forwards the server's messages to the `handle...` methods.
+import type { WireConnection } from './knex-internals';
+
+export interface CopyCommand {
+  sql: string;
+  /** The rows in COPY's text format, in pieces. */
+  data: Iterable<string>;
+}
+
+/** How a batch ended: the row count of each COPY that completed, and the error of the one after them, if one failed. */
+export interface CopyBatchResult {
+  rowCounts: number[];
+  error?: unknown;
+}
+
+export class CopyBatch {
+  /** For pg and for logs: the Query message's text. */
+  readonly text: string;
+  /** What it costs, for whoever counts (the benchmark): the data does not wait for an answer. */
+  readonly roundTrips = 1;
+  readonly done: Promise<CopyBatchResult>;
+  private readonly rowCounts: number[] = [];
+  private error: unknown;
+  private finish!: (result: CopyBatchResult) => void;
+
+  constructor(private readonly commands: readonly CopyCommand[]) {
+    this.text = commands.map(({ sql }) => sql).join(';\n');
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  submit(connection: WireConnection): void {
+    // corked, the short messages (Query, CopyDone) leave in the same write as the data around them
+    connection.stream.cork();
+    try {
+      connection.query(this.text);
+      for (const { data } of this.commands) {
+        for (const piece of data) connection.sendCopyFromChunk(Buffer.from(piece, 'utf8'));
+        connection.endCopyFrom();
+      }
+    } finally {
+      connection.stream.uncork();
+    }
+  }
+
+  handleCopyInResponse(): void {
+    // the data is on its way already
+  }
+
+  handleCommandComplete(message: { text?: string }): void {
+    this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
+  }
+
+  /** pg calls this instead of handleReadyForQuery when the server reports an error (or the connection fails). */
+  handleError(error: unknown): void {
+    this.error ??= error;
+    this.finish({ rowCounts: this.rowCounts, error: this.error });
+  }
+
+  handleReadyForQuery(): void {
+    this.finish({ rowCounts: this.rowCounts });
+  }
+
+  // Messages a COPY FROM never gets; pg would call them on any query object.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
