@@ -94,10 +94,16 @@ export class Batcher {
   private idWaiters: IdWaiter[] = [];
   private tickScheduled = false;
   private work: Promise<unknown> = Promise.resolve();
+  /** Set while an await of a full queue waits for room (see makeRoom). */
+  private room: Promise<void> | undefined;
   private failure: unknown;
   /** Set before COMMIT (everything is written) or at ROLLBACK: nothing more is queued. */
   private ended: 'committing' | 'rolled back' | undefined;
   private roundTrips = 0;
+  /** Inserts queued so far, for captureCallSites: 'sampled'. */
+  private origins = 0;
+  /** By table as written: what an insert whose line is not recorded gets as its origin. */
+  private readonly unrecorded = new Map<string, Origin>();
   private readonly ids: IdAssignment;
   private readonly catalog: Catalog;
 
@@ -112,8 +118,16 @@ export class Batcher {
     this.ids = new IdAssignment(pools, this.catalog, this.query, tx.typeParser);
   }
 
-  origin(below: (...args: never[]) => unknown): Origin {
-    return this.options.captureCallSites ? captureOrigin(below) : NO_ORIGIN;
+  /** Where an insert into `table` is being queued, as far as captureCallSites records it (see errors.ts). */
+  origin(below: (...args: never[]) => unknown, table: unknown): Origin {
+    const { captureCallSites } = this.options;
+    const count = this.origins++;
+    if (captureCallSites === true || (captureCallSites === 'sampled' && (count < 1000 || count % 100 === 0))) {
+      const origin = captureOrigin(below);
+      if (captureCallSites === 'sampled' && typeof table === 'string') this.unrecorded.set(table, { lastRecorded: origin, table });
+      return origin;
+    }
+    return (typeof table === 'string' && this.unrecorded.get(table)) || NO_ORIGIN;
   }
 
   /** False once the transaction commits or rolls back: inserts then go to knex, which reports what it would. */
@@ -146,7 +160,7 @@ export class Batcher {
         if (insert.state !== 'queued') return this.answerFlushed(insert);
       } else {
         // awaited a second time (knex runs it again), a clone, or attached with .transacting(trx)
-        insert = new QueuedInsert(builder, this.origin(this.claim));
+        insert = new QueuedInsert(builder, this.origin(this.claim, builder._single.table));
         checkInsertValues(builder._single.insert, insert.origin);
         insert.claimed = true;
         this.push(insert);
@@ -239,13 +253,41 @@ export class Batcher {
 
   private answer(insert: QueuedInsert, spec: InsertSpec): Promise<unknown> {
     const shape = this.shapeOf(insert);
-    const simple = !spec.returning && !spec.conflict;
-    if (simple && this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(shape({ rowCount: spec.rows.length }));
+    if (!spec.returning && !spec.conflict) return this.afterRoom(shape({ rowCount: spec.rows.length }));
     const idsAnswer = spec.returning?.length === 1 && !spec.conflict;
-    if (idsAnswer && this.answerFromPool(insert, spec)) return Promise.resolve(this.ids.answer({ insert, spec }, this.tx.client));
+    if (idsAnswer && this.answerFromPool(insert, spec)) return this.afterRoom(this.ids.answer({ insert, spec }, this.tx.client));
     this.scheduleTick();
     if (idsAnswer) return new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }));
-    return this.waitForFlush(insert, shape); // for a simple insert: the queue is full, and this await waits for the flush that empties it
+    return this.waitForFlush(insert, shape);
+  }
+
+  /**
+   * An answer known now. While the queue holds fewer than maxQueuedRows rows
+   * the await resolves at once; once it holds that many, the await waits for
+   * the flush under way, if any, and resolves as soon as a new flush has
+   * taken the queue (`makeRoom`).
+   */
+  private afterRoom(answer: unknown): Promise<unknown> {
+    if (this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(answer);
+    return this.makeRoom().then(() => answer);
+  }
+
+  /**
+   * The server writes one flush while the code queues the next rows: a full
+   * queue goes to a flush that runs in the background, and only the next
+   * full queue waits, for that flush to end. The flush goes out within a few
+   * promise jobs, before the code queues on, and when it is all COPY it is
+   * one message (copy-batch.ts) that the socket takes at once, so the server
+   * works on it even if the code never yields to the event loop. At most
+   * about twice maxQueuedRows rows are held. Its failure fails the next await,
+   * statement or COMMIT, as any flush's does.
+   */
+  private makeRoom(): Promise<void> {
+    return (this.room ??= this.work.then(() => {
+      this.room = undefined;
+      if (this.failure) throw this.failure;
+      if (this.queuedRows >= this.options.maxQueuedRows) this.exclusive(() => this.flushQueue()).catch(() => undefined);
+    }));
   }
 
   /**
@@ -255,7 +297,7 @@ export class Batcher {
    * a refused insert in the queue, an empty pool) takes the tick's path.
    */
   private answerFromPool(insert: QueuedInsert, spec: InsertSpec): boolean {
-    if (this.idWaiters.length > 0 || this.queuedRows >= this.options.maxQueuedRows || !this.ids.canAnswer(spec)) return false;
+    if (this.idWaiters.length > 0 || !this.ids.canAnswer(spec)) return false;
     try {
       this.trackQueue();
     } catch {
@@ -363,12 +405,11 @@ export class Batcher {
     return read;
   }
 
-  /** The batchable ones among `inserts`, with their table's metadata. */
-  private queuedItems(inserts: readonly QueuedInsert[]): FlushItem[] {
-    return inserts.flatMap((insert) =>
-      insert.state === 'queued' || insert.state === 'flushing'
-        ? insert.spec ? [{ insert, spec: insert.spec, meta: this.catalog.lookup(insert.spec.table) }] : []
-        : []);
+  /** A batchable insert of the queue, with its table's metadata. */
+  private flushItem(insert: QueuedInsert): FlushItem | undefined {
+    const { spec } = insert;
+    if (!spec || (insert.state !== 'queued' && insert.state !== 'flushing')) return undefined;
+    return { insert, spec, meta: this.catalog.lookup(spec.table) };
   }
 
   /**
@@ -412,9 +453,10 @@ export class Batcher {
     let inserts: QueuedInsert[] = [];
     let waiters: IdWaiter[] = [];
     try {
-      await this.loadCatalog(this.readQueued().map(({ spec }) => spec));
+      this.readQueued();
+      inserts = this.takeQueue(upTo); // at once: code resumed meanwhile queues for the next flush
+      await this.loadCatalog(inserts.flatMap(({ spec }) => (spec ? [spec] : [])));
       this.sortIdWaiters();
-      inserts = this.takeQueue(upTo);
       const taken = new Set(inserts);
       waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));
       this.idWaiters = this.idWaiters.filter(({ insert }) => !taken.has(insert));
@@ -466,12 +508,10 @@ export class Batcher {
    */
   private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[]): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
     const segments: (Group<FlushItem>[] | QueuedInsert)[] = [];
-    const items: FlushItem[] = [];
     let part: FlushItem[] = [];
     for (const insert of inserts) {
-      const [item] = this.queuedItems([insert]);
+      const item = this.flushItem(insert);
       if (item && !this.ids.mustRunInPlace(item)) {
-        items.push(item);
         part.push(item);
         continue;
       }
@@ -480,12 +520,7 @@ export class Batcher {
       part = [];
     }
     if (part.length > 0) segments.push(planGroups(part));
-
-    const groupOf = new Map<QueuedInsert, Group<FlushItem>>();
-    for (const segment of segments) {
-      if (Array.isArray(segment)) for (const group of segment) for (const { insert } of group.inserts) groupOf.set(insert, group);
-    }
-    await this.ids.forFlush(items, groupOf, waiters);
+    await this.ids.forFlush(segments.flatMap((segment) => (Array.isArray(segment) ? segment : [])), waiters);
     return segments;
   }
 
