@@ -32,15 +32,15 @@ export interface IdAwait {
   spec: InsertSpec;
 }
 
-/** Id-less rows of one table not yet given ids; those before `head` are done. */
-interface PendingRows {
-  rows: IdlessRow[];
+/** Inserts of one table whose id-less rows may still need ids, in queue order; those before `head` are done. */
+interface PendingInserts {
+  inserts: QueuedInsert[];
   head: number;
 }
 
 export class IdAssignment {
-  /** By table id: rows `forAwaits` may have to number, in queue order (see `track`). */
-  private pending = new Map<string, PendingRows>();
+  /** By table id: inserts whose rows `forAwaits` may have to number, in queue order (see `track`). */
+  private pending = new Map<string, PendingInserts>();
   /** Tracked inserts of tables the catalog did not know. */
   private unresolved: { insert: QueuedInsert; spec: InsertSpec }[] = [];
 
@@ -82,8 +82,8 @@ export class IdAssignment {
   /** Forgets the rows of inserts a flush took: the flush gives them ids if they need any. */
   untrack(): void {
     for (const [table, list] of this.pending) {
-      const rows = list.rows.slice(list.head).filter(({ insert }) => insert.state === 'queued');
-      if (rows.length > 0) this.pending.set(table, { rows, head: 0 });
+      const inserts = list.inserts.slice(list.head).filter((insert) => insert.state === 'queued');
+      if (inserts.length > 0) this.pending.set(table, { inserts, head: 0 });
       else this.pending.delete(table);
     }
     this.unresolved = this.unresolved.filter(({ insert }) => insert.state === 'queued');
@@ -93,7 +93,7 @@ export class IdAssignment {
   async forAwaits(awaits: readonly IdAwait[]): Promise<void> {
     this.resolvePending();
     const rows = new Map<TableMeta, IdlessRow[]>();
-    const done: { list: PendingRows; head: number }[] = [];
+    const done: { list: PendingInserts; head: number }[] = [];
     const waiting = new Set(awaits.map(({ insert }) => insert));
     for (const meta of new Set(awaits.map(({ spec }) => this.catalog.lookup(spec.table)!))) {
       const upTo = this.pendingUpTo(meta, waiting);
@@ -122,25 +122,36 @@ export class IdAssignment {
     return true;
   }
 
-  /** The pending rows of `meta`'s table up to the last one of `waiting`, and where the list's head moves once they have ids. */
-  private pendingUpTo(meta: TableMeta, waiting: ReadonlySet<QueuedInsert>): { list: PendingRows; head: number; rows: IdlessRow[] } | undefined {
+  /** The id-less rows of `meta`'s pending inserts up to the last one of `waiting`, and where the list's head moves once they have ids. */
+  private pendingUpTo(meta: TableMeta, waiting: ReadonlySet<QueuedInsert>): { list: PendingInserts; head: number; rows: IdlessRow[] } | undefined {
     const list = this.pending.get(meta.id);
     if (!list) return undefined;
-    let last = list.rows.length - 1;
-    while (last >= list.head && !waiting.has(list.rows[last].insert)) last--;
-    const rows = list.rows.slice(list.head, last + 1).filter(({ insert, index }) => insert.ids[index] === undefined);
+    let last = list.inserts.length - 1;
+    while (last >= list.head && !waiting.has(list.inserts[last])) last--;
+    const rows: IdlessRow[] = [];
+    for (let i = list.head; i <= last; i++) {
+      const insert = list.inserts[i];
+      if (insert.spec) for (const row of idlessRowsOf({ insert, spec: insert.spec, meta })) rows.push(row);
+    }
     return { list, head: last + 1, rows };
   }
 
-  /** Ids for the rows of a flush, all tables in one query: see the header. */
-  async forFlush(items: readonly FlushItem[], groupOf: ReadonlyMap<QueuedInsert, Group<FlushItem>>, awaits: readonly IdAwait[]): Promise<void> {
-    const idless = this.idlessRows(items);
+  /** Ids for the rows of a flush's groups, all tables in one query: see the header. */
+  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[]): Promise<void> {
     const waiting = new Set(awaits.map(({ insert }) => insert));
+    const idless = new Map<TableMeta, IdlessRow[]>();
     const needed = new Map<TableMeta, IdlessRow[]>();
-    for (const [table, rows] of idless) {
-      const groups = new Set(rows.map(({ insert }) => groupOf.get(insert)!));
-      const matchesByKey = [...groups].some((group) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
-      if (groups.size > 1 || matchesByKey || rows.some(({ insert }) => waiting.has(insert))) needed.set(table, rows);
+    for (const [table, tableGroups] of groupsByTable(groups)) {
+      const rowsOfGroups = tableGroups.map((group) => ({ group, rows: group.inserts.flatMap(idlessRowsOf) })).filter(({ rows }) => rows.length > 0);
+      if (rowsOfGroups.length === 0) continue;
+      const matchesByKey = rowsOfGroups.some(({ group }) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
+      const awaited = rowsOfGroups.some(({ rows }) => rows.some(({ insert }) => waiting.has(insert)));
+      const need = rowsOfGroups.length > 1 || matchesByKey || awaited;
+      if (!need && this.pools.available(table) === 0) continue; // nothing to give: the column default numbers them
+      const rows = rowsOfGroups.flatMap(({ rows }) => rows);
+      if (rowsOfGroups.length > 1) rows.sort((a, b) => a.insert.sequence - b.insert.sequence || a.index - b.index); // queue order
+      idless.set(table, rows);
+      if (need) needed.set(table, rows);
     }
     await this.assign(idless, needed, false);
   }
@@ -184,35 +195,18 @@ export class IdAssignment {
     }
   }
 
-  /**
-   * Rows without a key value, by table, in queue order, for tables whose key
-   * comes from a sequence and can be named in knex terms.
-   */
-  private idlessRows(items: readonly FlushItem[]): Map<TableMeta, IdlessRow[]> {
-    const rows = new Map<TableMeta, IdlessRow[]>();
-    for (const item of items) {
-      const found = idlessRowsOf(item);
-      if (found.length === 0) continue;
-      const list = rows.get(item.meta!);
-      if (list) list.push(...found);
-      else rows.set(item.meta!, found);
-    }
-    return rows;
-  }
-
-  private addPending({ insert, spec }: { insert: QueuedInsert; spec: InsertSpec }, meta: TableMeta): void {
-    const found = idlessRowsOf({ insert, spec, meta });
-    if (found.length === 0) return;
+  private addPending({ insert }: { insert: QueuedInsert }, meta: TableMeta): void {
+    if (!meta.generatedKey) return;
     const list = this.pending.get(meta.id);
-    if (list) for (const row of found) list.rows.push(row);
-    else this.pending.set(meta.id, { rows: found, head: 0 });
+    if (list) list.inserts.push(insert);
+    else this.pending.set(meta.id, { inserts: [insert], head: 0 });
   }
 
   /** Tracks inserts whose table the catalog has learnt since, in their place in queue order. */
   private resolvePending(): void {
     if (this.unresolved.length === 0) return;
     const still: typeof this.unresolved = [];
-    const touched = new Set<PendingRows>();
+    const touched = new Set<PendingInserts>();
     for (const item of this.unresolved) {
       const meta = this.catalog.lookup(item.spec.table);
       if (!meta) {
@@ -224,7 +218,7 @@ export class IdAssignment {
       if (list) touched.add(list);
     }
     this.unresolved = still;
-    for (const list of touched) list.rows.sort((a, b) => a.insert.sequence - b.insert.sequence || a.index - b.index);
+    for (const list of touched) list.inserts.sort((a, b) => a.sequence - b.sequence);
   }
 
   /**
@@ -247,6 +241,18 @@ export class IdAssignment {
     await this.pools.fetch(requests, this.query);
     for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
   }
+}
+
+/** The groups of each table whose key comes from a sequence, in flush order. */
+function groupsByTable(groups: readonly Group<FlushItem>[]): Map<TableMeta, Group<FlushItem>[]> {
+  const byTable = new Map<TableMeta, Group<FlushItem>[]>();
+  for (const group of groups) {
+    if (!group.meta?.generatedKey) continue;
+    const list = byTable.get(group.meta);
+    if (list) list.push(group);
+    else byTable.set(group.meta, [group]);
+  }
+  return byTable;
 }
 
 /** The rows of `item` without a key value, if its table's key comes from a sequence and can be named in knex terms. */

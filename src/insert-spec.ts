@@ -45,17 +45,19 @@ export function checkInsertValues(values: unknown, origin: Origin): void {
   if (values == null) refuse(`it has no values (got ${values})`);
   const rows = Array.isArray(values) ? values : [values];
   if (rows.length === 0) refuse('it inserts an empty array');
-  rows.forEach((row: unknown, index) => {
-    const where = Array.isArray(values) ? `row ${index}` : 'the row';
+  for (let index = 0; index < rows.length; index++) {
+    const row: unknown = rows[index];
+    const where = () => (Array.isArray(values) ? `row ${index}` : 'the row');
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      refuse(`${where} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
+      refuse(`${where()} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
     }
-    for (const [column, value] of Object.entries(row as Row)) {
+    for (const column in row as Row) {
+      const value = (row as Row)[column];
       if (typeof value === 'function' || typeof value === 'symbol') {
-        refuse(`${where} has a ${typeof value} as the value of column "${column}"`);
+        refuse(`${where()} has a ${typeof value} as the value of column "${column}"`);
       }
     }
-  });
+  }
 }
 
 /**
@@ -87,7 +89,7 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
   const values = single.insert;
   if (typeof values === 'function' || isSqlFragment(values)) return notBatchable('it inserts from a subquery or raw');
   const given = (Array.isArray(values) ? values : [values]) as Row[];
-  if (given.some((row) => Object.values(row).some(isSqlFragment))) return notBatchable('a value is raw SQL or a subquery');
+  if (given.some(hasSqlFragment)) return notBatchable('a value is raw SQL or a subquery');
   const rows = copyRows ? given.map((row) => ({ ...row })) : given;
 
   const returning = columnList(single.returning);
@@ -105,10 +107,33 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
       returning,
       conflict,
       queryContext,
-      groupKey: JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)]),
+      groupKey: groupKeyOf(table, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)),
       columnName: columnNamer(client, queryContext),
     },
   };
+}
+
+function hasSqlFragment(row: Row): boolean {
+  for (const key in row) if (isSqlFragment(row[key])) return true;
+  return false;
+}
+
+/**
+ * Group keys of plain inserts (no ON CONFLICT, no column set), by table and
+ * returning list: one string per kind of insert rather than one per insert,
+ * which the flush's grouping hashes once.
+ */
+const plainGroupKeys = new WeakMap<TableName, Map<string, string>>();
+
+function groupKeyOf(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, context: unknown, columns: string[] | null): string {
+  const write = () => JSON.stringify([table.schema, table.name, returning, conflict, context, columns]);
+  if (conflict !== null || columns !== null || (typeof context !== 'string' && context !== null)) return write();
+  let keys = plainGroupKeys.get(table);
+  if (!keys) plainGroupKeys.set(table, (keys = new Map()));
+  const short = JSON.stringify([returning, context]);
+  let key = keys.get(short);
+  if (key === undefined) keys.set(short, (key = write()));
+  return key;
 }
 
 /** TableName objects by namer and `schema.table` as written: one object per table, which the catalog's lookups memoise on. */

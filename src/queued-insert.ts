@@ -112,6 +112,7 @@ export function queuedInsertOf(builder: object): QueuedInsert | undefined {
   return (builder as { [QUEUED]?: QueuedInsert })[QUEUED];
 }
 
+/** A symbol-keyed property: knex's clone() and anything that lists the builder's keys leave it alone. */
 export function linkBuilder(builder: object, insert: QueuedInsert): void {
-  Object.defineProperty(builder, QUEUED, { value: insert, configurable: true, writable: true, enumerable: false });
+  (builder as { [QUEUED]?: QueuedInsert })[QUEUED] = insert;
 }
