@@ -7,6 +7,9 @@ import type { Statement, StatementRow } from './statement-writer';
 /** Where an insert was queued: an object whose `stack` V8 formats on first read. */
 export interface Origin {
   readonly stack?: string;
+  /** For an insert whose line was not recorded (see captureCallSites): the last recorded insert into the same table before it. */
+  readonly lastRecorded?: Origin;
+  readonly table?: string;
 }
 
 /** The fields of a pg `DatabaseError` that are kept on a `BatchInsertError`. */
@@ -46,6 +49,7 @@ export class BatchInsertError extends Error implements DatabaseFields {
     const queuedAt = callSite(options.origin);
     const lines = [message];
     if (queuedAt) lines.push(`${options.what ?? 'the insert'} queued at ${queuedAt}`);
+    else if (options.origin?.lastRecorded) lines.push(`${options.what ?? 'the insert'} queued at a line not recorded; ${unrecordedNote(options.origin)}`);
     if (options.note) lines.push(options.note);
     super(lines.join('\n    '), { cause: options.cause });
     this.name = 'BatchInsertError';
@@ -71,6 +75,12 @@ export function captureOrigin(below: (...args: never[]) => unknown): Origin {
   const origin: { stack?: string } = {};
   Error.captureStackTrace(origin, below);
   return origin;
+}
+
+/** Where the last recorded insert into the table was queued; see the captureCallSites option. */
+function unrecordedNote({ lastRecorded, table }: Origin): string {
+  return `the last recorded insert into ${table} was queued at ${callSite(lastRecorded)} ` +
+    "(a transaction records the lines of its first 1,000 inserts, then of one in 100; captureCallSites: true records every one)";
 }
 
 const OWN_DIRECTORY = path.dirname(__filename) + path.sep;

@@ -137,7 +137,7 @@ function batchingBuilderClass(Base: QueryBuilderClass): QueryBuilderClass {
     override insert(values: unknown, returning?: unknown, options?: unknown): unknown {
       const batcher = batchers.get(this.client);
       if (!batcher?.accepting) return super.insert(values, returning, options);
-      const origin = batcher.origin(BatchingQueryBuilder.prototype.insert);
+      const origin = batcher.origin(BatchingQueryBuilder.prototype.insert, this._single.table);
       super.insert(values, returning, options);
       batcher.enqueue(this, origin, refusalOf(values, origin));
       return this;

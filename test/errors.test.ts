@@ -37,6 +37,23 @@ describe('errors', () => {
     expect(await count()).to.equal(1);
   });
 
+  it('after the first 1,000 inserts lines are sampled: an unrecorded insert names the last recorded line into its table; captureCallSites: true records all', async () => {
+    const sites = { loop: '', bad: '' };
+    const load = (trx: Knex.Transaction) => async () => {
+      for (let i = 0; i < 1249; i++) {
+        sites.loop = here(); await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok' }); // prettier-ignore
+      }
+      sites.bad = here(); await trx('e_people').insert({ email: 'bad@x', name: null }); // prettier-ignore: the 1,250th insert, not one in 100
+    };
+    const sampled = await batchTransaction(knex, (trx) => load(trx)()).catch((e) => e);
+    expect(sampled).to.include({ code: '23502', column: 'name', table: 'e_people' });
+    expect(sampled.queuedAt).to.equal(undefined);
+    expect(sampled.message).to.match(new RegExp(`row 0 of the insert queued at a line not recorded; the last recorded insert into e_people was queued at ${sites.loop}:\\d+ \\(`));
+    const recorded = await batchTransaction(knex, (trx) => load(trx)(), { captureCallSites: true }).catch((e) => e);
+    expect(recorded.queuedAt).to.match(new RegExp(`^${sites.bad}:`));
+    expect(await count()).to.equal(1);
+  });
+
   it('a bad row among rows sent by COPY: the row and the line that queued it, from the line PostgreSQL names', async function () {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     let site = '';

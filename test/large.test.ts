@@ -101,8 +101,8 @@ describe('COPY of several tables in one round trip', () => {
     expect(error).to.be.instanceOf(BatchInsertError);
     expect(error).to.include({ code: '23502', table: 'cp_children', column: 'n' });
     expect(error.where).to.match(/^COPY cp_children, line 701/);
-    expect(error.message).to.contain('row 0 of the insert queued at');
-    expect(error.queuedAt).to.match(/large\.test\.ts:\d+:\d+$/);
+    // the 1,401st insert: its line is not recorded by default (see errors.test.ts), the loop's is
+    expect(error.message).to.match(/row 0 of the insert queued at a line not recorded; the last recorded insert into cp_children was queued at \S*large\.test\.ts:\d+:\d+/);
     expect((await knex.raw('select (select count(*) from cp_parents)::int as p, (select count(*) from cp_children)::int as c')).rows).to.deep.equal([{ p: 0, c: 0 }]);
     await batchTransaction(knex, (trx) => load(trx)());
     expect((await knex.raw('select count(*)::int as c from cp_children')).rows).to.deep.equal([{ c: 1200 }]);
