@@ -123,16 +123,18 @@ function hasSqlFragment(row: Row): boolean {
  * returning list: one string per kind of insert rather than one per insert,
  * which the flush's grouping hashes once.
  */
-const plainGroupKeys = new WeakMap<TableName, Map<string, string>>();
+const plainGroupKeys = new WeakMap<TableName, Map<string | null, Map<string, string>>>();
 
 function groupKeyOf(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, context: unknown, columns: string[] | null): string {
   const write = () => JSON.stringify([table.schema, table.name, returning, conflict, context, columns]);
   if (conflict !== null || columns !== null || (typeof context !== 'string' && context !== null)) return write();
-  let keys = plainGroupKeys.get(table);
-  if (!keys) plainGroupKeys.set(table, (keys = new Map()));
-  const short = JSON.stringify([returning, context]);
-  let key = keys.get(short);
-  if (key === undefined) keys.set(short, (key = write()));
+  let byContext = plainGroupKeys.get(table);
+  if (!byContext) plainGroupKeys.set(table, (byContext = new Map()));
+  let keys = byContext.get(context);
+  if (!keys) byContext.set(context, (keys = new Map()));
+  const returned = returning === null ? '' : returning.length === 1 ? `1${returning[0]}` : `n${JSON.stringify(returning)}`;
+  let key = keys.get(returned);
+  if (key === undefined) keys.set(returned, (key = write()));
   return key;
 }
 
@@ -188,9 +190,17 @@ function ownColumnSet(client: KnexClient, conflict: Conflict | null, rows: reado
   return [...new Set(rows.flatMap((row) => Object.keys(row)))].sort();
 }
 
+/** One-name column lists, shared: `.returning('id')` on every insert of a loop. */
+const singleColumns = new Map<string, readonly string[]>();
+
 /** null when absent, undefined when not a list of plain column names. */
 function columnList(value: unknown): readonly string[] | null | undefined {
   if (value == null) return null;
+  if (typeof value === 'string') {
+    let list = singleColumns.get(value);
+    if (!list) singleColumns.set(value, (list = Object.freeze([value])));
+    return list;
+  }
   const list = Array.isArray(value) ? value : [value];
   return list.every((item) => typeof item === 'string') ? (list as string[]) : undefined;
 }

@@ -47,7 +47,7 @@ export class QueuedInsert {
   readonly ids: unknown[] = [];
   outcome?: InsertOutcome;
   error?: unknown;
-  private waiters: Waiter[] = [];
+  private waiters: Waiter[] | undefined;
 
   constructor(
     readonly builder: QueryBuilderInternals,
@@ -68,11 +68,11 @@ export class QueuedInsert {
   wait(shape: Waiter['shape']): Promise<unknown> {
     if (this.state === 'done') return Promise.resolve().then(() => shape(this.outcome!));
     if (this.state === 'failed' || this.state === 'dropped') return Promise.reject(this.error);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject, shape }));
+    return new Promise((resolve, reject) => (this.waiters ??= []).push({ resolve, reject, shape }));
   }
 
   get awaited(): boolean {
-    return this.waiters.length > 0;
+    return this.waiters !== undefined && this.waiters.length > 0;
   }
 
   succeed(outcome: InsertOutcome): void {
@@ -99,8 +99,8 @@ export class QueuedInsert {
   }
 
   private takeWaiters(): Waiter[] {
-    const waiters = this.waiters;
-    this.waiters = [];
+    const waiters = this.waiters ?? [];
+    this.waiters = undefined;
     return waiters;
   }
 }

@@ -197,7 +197,8 @@ function prepareRows(group: Group<FlushItem>, names: ColumnNames): StatementRow[
       const id = item.insert.ids[index];
       if (id !== undefined && names.generatedKey !== undefined) sent = { ...sent, [names.generatedKey]: id };
       if (jsonColumns && jsonColumns.size > 0) {
-        for (const [key, value] of Object.entries(sent)) {
+        for (const key in sent) {
+          const value = sent[key];
           if (Array.isArray(value) && jsonColumns.has(names.columnOf(key))) {
             if (sent === row) sent = { ...row };
             sent[key] = JSON.stringify(value);
