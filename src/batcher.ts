@@ -106,6 +106,8 @@ export class Batcher {
   private readonly unrecorded = new Map<string, Origin>();
   private readonly ids: IdAssignment;
   private readonly catalog: Catalog;
+  /** By group key: a copy of the first builder of that kind that was awaited, which the statements of its groups are compiled from. */
+  private readonly templates = new Map<string, QueryBuilderInternals>();
 
   constructor(
     private readonly tx: TransactionAccess,
@@ -141,7 +143,7 @@ export class Batcher {
     if (previous?.state === 'queued' && !previous.claimed) previous.drop(); // knex replaced its values
     const insert = new QueuedInsert(builder, origin);
     insert.refusal = refusal;
-    this.push(insert);
+    this.push(insert, builder);
   }
 
   /**
@@ -157,17 +159,21 @@ export class Batcher {
       if (insert && !insert.claimed && insert.state !== 'dropped') {
         insert.claimed = true;
         if (insert.refusal) throw insert.refusal;
-        if (insert.state !== 'queued') return this.answerFlushed(insert);
+        if (insert.state !== 'queued') return this.answerFlushed(insert, builder);
       } else {
         // awaited a second time (knex runs it again), a clone, or attached with .transacting(trx)
         insert = new QueuedInsert(builder, this.origin(this.claim, builder._single.table));
         checkInsertValues(builder._single.insert, insert.origin);
         insert.claimed = true;
-        this.push(insert);
+        this.push(insert, builder);
       }
       const reading = readInsert(builder, insert.origin, { copyRows: true });
       insert.reading = reading;
-      if (reading.batchable) return this.answer(insert, reading.spec);
+      if (reading.batchable) {
+        if (!this.templates.has(reading.spec.groupKey)) this.templates.set(reading.spec.groupKey, builder.clone());
+        insert.builder = undefined;
+        return this.answer(insert, reading.spec);
+      }
       // knex runs it in its place: after what was queued before it, before what was queued after it
       const answer = insert.wait((outcome) => outcome.response);
       this.exclusive(() => this.flushQueue(insert)).catch(() => undefined);
@@ -183,9 +189,9 @@ export class Batcher {
    * Calls chained after that flush (`.returning()`, `.onConflict()`) come too
    * late to apply: refused rather than answered in the wrong shape.
    */
-  private answerFlushed(insert: QueuedInsert): Promise<unknown> {
+  private answerFlushed(insert: QueuedInsert, builder: QueryBuilderInternals): Promise<unknown> {
     const flushed = insert.spec;
-    const now = flushed && readInsert(insert.builder, insert.origin);
+    const now = flushed && readInsert(builder, insert.origin);
     if (now?.batchable && now.spec.groupKey !== flushed!.groupKey) {
       return Promise.reject(new BatchInsertError(
         'knex-batch-inserts: this insert was written by a flush before it was awaited, so what was chained to it after that flush ' +
@@ -244,8 +250,8 @@ export class Batcher {
     this.idWaiters = [];
   }
 
-  private push(insert: QueuedInsert): void {
-    linkBuilder(insert.builder, insert);
+  private push(insert: QueuedInsert, builder: QueryBuilderInternals): void {
+    linkBuilder(builder, insert);
     this.queue.push(insert);
     this.queuedRows += insert.size;
     if (this.queuedRows >= this.options.maxQueuedRows) this.scheduleTick();
@@ -399,7 +405,7 @@ export class Batcher {
       const insert = this.queue[i];
       if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
       if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
-      if (!insert.claimed) insert.reading = readInsert(insert.builder, insert.origin);
+      if (!insert.claimed) insert.reading = readInsert(insert.builder!, insert.origin);
       if (insert.spec) read.push({ insert, spec: insert.spec });
     }
     return read;
@@ -530,7 +536,7 @@ export class Batcher {
    */
   private async writeGroups(groups: readonly Group<FlushItem>[], stats: FlushStats): Promise<void> {
     const outcomes: Outcomes = new Map();
-    const statements = groups.flatMap((group) => writeStatements(group, this.tx.client));
+    const statements = groups.flatMap((group) => writeStatements(group, this.templateFor(group), this.tx.client));
     for (let i = 0; i < statements.length; ) {
       let end = i + 1;
       if (statements[i].copyData) while (end < statements.length && statements[end].copyData) end++;
@@ -545,6 +551,20 @@ export class Batcher {
     }
     stats.groups += groups.length;
     for (const group of groups) for (const { insert } of group.inserts) insert.succeed(outcomes.get(insert) ?? { rowCount: 0 });
+  }
+
+  /** The builder a group's statements are compiled from: its first insert's, or the copy kept for its kind. */
+  private templateFor(group: Group<FlushItem>): QueryBuilderInternals {
+    const [{ insert, spec }] = group.inserts;
+    return insert.builder ?? this.templates.get(spec.groupKey)!;
+  }
+
+  /** A builder for an insert whose own was let go: its kind's copy with its rows. */
+  private rebuild(insert: QueuedInsert): QueryBuilderInternals {
+    const spec = insert.spec!;
+    const builder = this.templates.get(spec.groupKey)!.clone();
+    builder._single.insert = spec.rows;
+    return builder;
   }
 
   private async runStatement(statement: Statement): Promise<StatementResult> {
@@ -572,7 +592,7 @@ export class Batcher {
     if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
     this.roundTrips++;
     try {
-      const response = await this.tx.runInPlace(insert.builder);
+      const response = await this.tx.runInPlace(insert.builder ?? this.rebuild(insert));
       this.forgetIds(); // its rows took ids from the sequence, after those in the pool
       insert.succeed({ rowCount: 0, response });
     } catch (error) {

@@ -43,25 +43,33 @@ export class QueuedInsert {
   refusal?: unknown;
   /** The builder read at the last await, or at the flush for one never awaited. */
   reading?: InsertReading;
+  /** Rows it inserts, as `.insert()` gave them: what it counts for in the queue's size (see maxQueuedRows). */
+  readonly size: number;
   /** Pre-allocated primary keys of its rows, by row index; holes for rows without one. */
   readonly ids: unknown[] = [];
   outcome?: InsertOutcome;
   error?: unknown;
   private waiters: Waiter[] | undefined;
 
+  /**
+   * The builder, until an await has read it into a batchable spec: then the
+   * batcher keeps one copy per kind of insert (see Batcher.templateFor) and
+   * this one is let go, so that a queue of thousands of inserts does not hold
+   * thousands of knex builders.
+   */
+  builder: QueryBuilderInternals | undefined;
+
   constructor(
-    readonly builder: QueryBuilderInternals,
+    builder: QueryBuilderInternals,
     readonly origin: Origin,
-  ) {}
+  ) {
+    this.builder = builder;
+    const values = builder._single.insert;
+    this.size = Array.isArray(values) ? values.length : 1;
+  }
 
   get spec(): InsertSpec | undefined {
     return this.reading?.batchable ? this.reading.spec : undefined;
-  }
-
-  /** Rows it inserts, as its builder says now: what it counts for in the queue's size (see maxQueuedRows). */
-  get size(): number {
-    const values = this.builder._single.insert;
-    return Array.isArray(values) ? values.length : 1;
   }
 
   /** A promise settled when this insert is written (or fails), shaped by `shape`. */

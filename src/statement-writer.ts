@@ -104,14 +104,15 @@ export function matchKey(matching: KeyMatching, read: (column: string) => unknow
   return JSON.stringify(parts);
 }
 
-export function writeStatements(group: Group<FlushItem>, client: KnexClient): Statement[] {
+/** The statements of a group, compiled from `template`, a builder of the group's kind. */
+export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient): Statement[] {
   const names = new ColumnNames(group);
   const rows = prepareRows(group, names);
   const { matching, perInsert } = chooseMatching(group, names, rows);
-  const copy = matching.by === 'count' && !perInsert ? copyStatement(group, rows, names, client) : undefined;
+  const copy = matching.by === 'count' && !perInsert ? copyStatement(group, template, rows, names, client) : undefined;
   if (copy) return [copy];
   const statements: Statement[] = [];
-  for (const chunk of chunks(group, rows, names, matching, perInsert)) statements.push(compile(group, chunk, names, matching, client));
+  for (const chunk of chunks(group, rows, names, matching, perInsert)) statements.push(compile(group, template, chunk, names, matching, client));
   return statements;
 }
 
@@ -304,10 +305,10 @@ function* chunks(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNam
   if (chunk.length > 0) yield chunk;
 }
 
-function compile(group: Group<FlushItem>, chunk: StatementRow[], names: ColumnNames, matching: Matching, client: KnexClient): Statement {
+function compile(group: Group<FlushItem>, template: QueryBuilderInternals, chunk: StatementRow[], names: ColumnNames, matching: Matching, client: KnexClient): Statement {
   const first = group.inserts[0];
   const sentRows = chunk.map(({ sent }) => sent);
-  const builder = first.insert.builder.clone();
+  const builder = template.clone();
   builder._single.insert = sentRows;
   builder._single.returning = returningFor(first, matching, names);
   const { conflict } = first.spec;
@@ -340,7 +341,7 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
  * to INSERT; explicit values for GENERATED ALWAYS identity columns are taken
  * without OVERRIDING SYSTEM VALUE.
  */
-function copyStatement(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNames, client: KnexClient): Statement | undefined {
+function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, rows: StatementRow[], names: ColumnNames, client: KnexClient): Statement | undefined {
   const prepare = (client.driver as { utils?: { prepareValue?: PrepareValue } }).utils?.prepareValue;
   if (!prepare || !group.meta || group.meta.refusesCopy || rows.length < COPY_MIN_ROWS) return undefined;
   const keys = Object.keys(rows[0].sent);
@@ -348,7 +349,6 @@ function copyStatement(group: Group<FlushItem>, rows: StatementRow[], names: Col
   for (const { sent } of rows) {
     if (Object.keys(sent).length !== keys.length || !keys.every((key) => copyable(sent[key]))) return undefined;
   }
-  const builder = group.inserts[0].insert.builder;
   const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(keys)}) from stdin`;
   return {
     sql,
