@@ -96,7 +96,7 @@ export class IdAssignment {
     const done: { list: PendingInserts; head: number }[] = [];
     const waiting = new Set(awaits.map(({ insert }) => insert));
     for (const meta of new Set(awaits.map(({ spec }) => this.catalog.lookup(spec.table)!))) {
-      const upTo = this.pendingUpTo(meta, waiting);
+      const upTo = this.pendingUpTo(meta, (insert) => waiting.has(insert));
       if (!upTo) continue;
       rows.set(meta, upTo.rows);
       done.push(upTo);
@@ -115,7 +115,7 @@ export class IdAssignment {
     if (this.pools.drawing) return false;
     this.resolvePending();
     const meta = this.catalog.lookup(spec.table)!;
-    const upTo = this.pendingUpTo(meta, new Set([insert]));
+    const upTo = this.pendingUpTo(meta, (pending) => pending === insert);
     if (!upTo || this.pools.available(meta) < upTo.rows.length) return false;
     this.pools.take(meta, upTo.rows.length).forEach((id, i) => (upTo.rows[i].insert.ids[upTo.rows[i].index] = id));
     upTo.list.head = upTo.head;
@@ -123,11 +123,11 @@ export class IdAssignment {
   }
 
   /** The id-less rows of `meta`'s pending inserts up to the last one of `waiting`, and where the list's head moves once they have ids. */
-  private pendingUpTo(meta: TableMeta, waiting: ReadonlySet<QueuedInsert>): { list: PendingInserts; head: number; rows: IdlessRow[] } | undefined {
+  private pendingUpTo(meta: TableMeta, waiting: (insert: QueuedInsert) => boolean): { list: PendingInserts; head: number; rows: IdlessRow[] } | undefined {
     const list = this.pending.get(meta.id);
     if (!list) return undefined;
     let last = list.inserts.length - 1;
-    while (last >= list.head && !waiting.has(list.inserts[last])) last--;
+    while (last >= list.head && !waiting(list.inserts[last])) last--;
     const rows: IdlessRow[] = [];
     for (let i = list.head; i <= last; i++) {
       const insert = list.inserts[i];
@@ -142,6 +142,7 @@ export class IdAssignment {
     const idless = new Map<TableMeta, IdlessRow[]>();
     const needed = new Map<TableMeta, IdlessRow[]>();
     for (const [table, tableGroups] of groupsByTable(groups)) {
+      if (tableGroups.length === 1 && this.pools.available(table) === 0 && !mayNeedIds(tableGroups[0], waiting)) continue; // the column default numbers them
       const rowsOfGroups = tableGroups.map((group) => ({ group, rows: group.inserts.flatMap(idlessRowsOf) })).filter(({ rows }) => rows.length > 0);
       if (rowsOfGroups.length === 0) continue;
       const matchesByKey = rowsOfGroups.some(({ group }) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
@@ -241,6 +242,11 @@ export class IdAssignment {
     await this.pools.fetch(requests, this.query);
     for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
   }
+}
+
+/** Whether the rows of a table's only group may need ids (see `forFlush`); false means they certainly do not. */
+function mayNeedIds(group: Group<FlushItem>, waiting: ReadonlySet<QueuedInsert>): boolean {
+  return needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore' || group.inserts.some(({ insert }) => waiting.has(insert));
 }
 
 /** The groups of each table whose key comes from a sequence, in flush order. */

@@ -130,7 +130,7 @@ class ColumnNames {
     let aliased = false;
     for (const { spec } of group.inserts) {
       for (const row of spec.rows) {
-        for (const key of Object.keys(row)) {
+        for (const key in row) {
           const column = spec.columnName(key);
           const known = this.keys.get(column);
           if (known === undefined) this.keys.set(column, key);
@@ -170,7 +170,10 @@ class ColumnNames {
  */
 export function knexKeyFor(spec: InsertSpec, column: string): string | undefined {
   const names = (key: string) => key !== '*' && spec.columnName(key) === column;
-  return spec.returning?.find(names) ?? Object.keys(spec.rows[0] ?? {}).find(names) ?? [column, camelCased(column)].find(names);
+  const returned = spec.returning?.find(names);
+  if (returned !== undefined) return returned;
+  for (const key in spec.rows[0]) if (names(key)) return key;
+  return [column, camelCased(column)].find(names);
 }
 
 const camelCases = new Map<string, string>();
@@ -347,7 +350,12 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
   const keys = Object.keys(rows[0].sent);
   if (keys.length === 0) return undefined;
   for (const { sent } of rows) {
-    if (Object.keys(sent).length !== keys.length || !keys.every((key) => copyable(sent[key]))) return undefined;
+    let count = 0;
+    for (const key in sent) {
+      if (!copyable(sent[key])) return undefined;
+      count++;
+    }
+    if (count !== keys.length || !keys.every((key) => key in sent)) return undefined;
   }
   const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(keys)}) from stdin`;
   return {

@@ -209,7 +209,7 @@ export class Catalog {
   async load(tables: readonly TableName[], query: RunQuery, requests: readonly CatalogIdRequest[] = []): Promise<string[][]> {
     const schemas = new Set<string>();
     let withSearchPath = this.searchPath === undefined;
-    for (const table of tables) {
+    for (const table of new Set(tables)) { // readInsert shares TableName objects: one per table
       if (this.resolve(table) !== undefined) continue;
       if (table.schema !== undefined) schemas.add(table.schema);
       else withSearchPath = true; // not found on the path: maybe created since we looked
