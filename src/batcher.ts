@@ -23,6 +23,11 @@
 //                flushes, if some await needs the database to answer or the queue
 //                holds maxQueuedRows rows, or else draws the ids awaited (one query).
 //
+// When the queue holds maxQueuedRows rows, the await that filled it hands the
+// queue to a flush that runs in the background and resolves as soon as that
+// flush has taken it (`makeRoom`): the server writes one batch while the code
+// queues the next. The next full queue waits for that flush to end first.
+//
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
 // and before COMMIT (`finish`). All database work of a transaction runs one

@@ -17,9 +17,10 @@ export interface FlushStats {
 
 export interface BatchOptions {
   /**
-   * Flush once this many rows are queued, which bounds the memory the queue
-   * holds on to. An await of an insert that fills the queue waits for that
-   * flush. Default 10,000.
+   * Flush once this many rows are queued, in the background: the await of the
+   * insert that fills the queue waits only for the flush before it, if that
+   * one is still being written. At most about twice this many rows are held.
+   * Default 10,000.
    */
   maxQueuedRows?: number;
   /**
