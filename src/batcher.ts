@@ -51,7 +51,7 @@ import { IdAllocator, StaleSequenceError } from './id-allocator';
 import { type IdAwait, IdAssignment } from './id-assignment';
 import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
-import type { FlushStats, ResolvedOptions } from './options';
+import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult, type Outcomes } from './statement-results';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
@@ -129,7 +129,8 @@ export class Batcher {
   origin(below: (...args: never[]) => unknown, table: unknown): Origin {
     const { captureCallSites } = this.options;
     const count = this.origins++;
-    if (captureCallSites === true || (captureCallSites === 'sampled' && (count < 1000 || count % 100 === 0))) {
+    const sampled = count < SAMPLED_CALL_SITES.first || count % SAMPLED_CALL_SITES.every === 0;
+    if (captureCallSites === true || (captureCallSites === 'sampled' && sampled)) {
       const origin = captureOrigin(below);
       if (captureCallSites === 'sampled' && typeof table === 'string') this.unrecorded.set(table, { lastRecorded: origin, table });
       return origin;
@@ -323,7 +324,7 @@ export class Batcher {
   }
 
   /** The live batchable inserts queued since the last call (see `readQueued`). */
-  private readUntracked(): { insert: QueuedInsert; spec: InsertSpec }[] {
+  private readUntracked(): QueuedInsert[] {
     const fresh = this.readQueued(this.tracked);
     this.tracked = this.queue.length;
     return fresh;
@@ -404,14 +405,14 @@ export class Batcher {
    * have been changed by calls chained after `.insert()`; returns the live
    * batchable ones.
    */
-  private readQueued(from = 0): { insert: QueuedInsert; spec: InsertSpec }[] {
+  private readQueued(from = 0): QueuedInsert[] {
     const read = [];
     for (let i = from; i < this.queue.length; i++) {
       const insert = this.queue[i];
       if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
       if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
       if (!insert.claimed) insert.reading = readInsert(insert.builder!, insert.origin);
-      if (insert.spec) read.push({ insert, spec: insert.spec });
+      if (insert.spec) read.push(insert);
     }
     return read;
   }
@@ -435,13 +436,16 @@ export class Batcher {
       if (!(error instanceof StaleSequenceError)) throw error;
       log('catalog out of date (%s), reloading', error.message);
       this.catalog.forget();
-      await this.loadCatalog(inserts.flatMap((insert) => (insert.spec ? [insert.spec] : [])));
+      await this.loadCatalog(inserts);
       return task();
     }
   }
 
-  private async loadCatalog(specs: readonly InsertSpec[]): Promise<void> {
-    await this.catalog.load(specs.map((spec) => spec.table), this.query);
+  /** Loads what the catalog lacks for the tables of the batchable ones among `inserts`. */
+  private async loadCatalog(inserts: readonly QueuedInsert[]): Promise<void> {
+    const tables = [];
+    for (const { spec } of inserts) if (spec) tables.push(spec.table);
+    await this.catalog.load(tables, this.query);
   }
 
   private query = (sql: string, bindings: readonly unknown[]) => {
@@ -466,7 +470,7 @@ export class Batcher {
     try {
       this.readQueued();
       inserts = this.takeQueue(upTo); // at once: code resumed meanwhile queues for the next flush
-      await this.loadCatalog(inserts.flatMap(({ spec }) => (spec ? [spec] : [])));
+      await this.loadCatalog(inserts);
       this.sortIdWaiters();
       const taken = new Set(inserts);
       waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));

@@ -2,6 +2,7 @@
 // queued row a PostgreSQL error belongs to.
 import * as path from 'node:path';
 import type { Row } from './knex-internals';
+import { SAMPLED_CALL_SITES } from './options';
 import type { Statement, StatementRow } from './statement-writer';
 
 /** Where an insert was queued: an object whose `stack` V8 formats on first read. */
@@ -79,8 +80,9 @@ export function captureOrigin(below: (...args: never[]) => unknown): Origin {
 
 /** Where the last recorded insert into the table was queued; see the captureCallSites option. */
 function unrecordedNote({ lastRecorded, table }: Origin): string {
+  const { first, every } = SAMPLED_CALL_SITES;
   return `the last recorded insert into ${table} was queued at ${callSite(lastRecorded)} ` +
-    "(a transaction records the lines of its first 1,000 inserts, then of one in 100; captureCallSites: true records every one)";
+    `(a transaction records the lines of its first ${first.toLocaleString('en-US')} inserts, then of one in ${every}; captureCallSites: true records every one)`;
 }
 
 const OWN_DIRECTORY = path.dirname(__filename) + path.sep;

@@ -42,7 +42,7 @@ export class IdAssignment {
   /** By table id: inserts whose rows `forAwaits` may have to number, in queue order (see `track`). */
   private pending = new Map<string, PendingInserts>();
   /** Tracked inserts of tables the catalog did not know. */
-  private unresolved: { insert: QueuedInsert; spec: InsertSpec }[] = [];
+  private unresolved: QueuedInsert[] = [];
 
   constructor(
     /** Shared by a transaction and the transactions nested in it. */
@@ -71,11 +71,11 @@ export class IdAssignment {
    * `forAwaits` may number later. Reading each insert once keeps a loop of
    * N awaits linear: an await looks only at rows queued since the last one.
    */
-  track(items: readonly { insert: QueuedInsert; spec: InsertSpec }[]): void {
-    for (const item of items) {
-      const meta = this.catalog.lookup(item.spec.table);
-      if (meta) this.addPending(item, meta);
-      else this.unresolved.push(item); // not in the catalog yet: looked at again once it is
+  track(inserts: readonly QueuedInsert[]): void {
+    for (const insert of inserts) {
+      const meta = this.catalog.lookup(insert.spec!.table);
+      if (meta) this.addPending(insert, meta);
+      else this.unresolved.push(insert); // not in the catalog yet: looked at again once it is
     }
   }
 
@@ -86,7 +86,7 @@ export class IdAssignment {
       if (inserts.length > 0) this.pending.set(table, { inserts, head: 0 });
       else this.pending.delete(table);
     }
-    this.unresolved = this.unresolved.filter(({ insert }) => insert.state === 'queued');
+    this.unresolved = this.unresolved.filter((insert) => insert.state === 'queued');
   }
 
   /** Ids for `awaits` and every id-less row of their tables queued before them, from growing blocks. */
@@ -196,7 +196,7 @@ export class IdAssignment {
     }
   }
 
-  private addPending({ insert }: { insert: QueuedInsert }, meta: TableMeta): void {
+  private addPending(insert: QueuedInsert, meta: TableMeta): void {
     if (!meta.generatedKey) return;
     const list = this.pending.get(meta.id);
     if (list) list.inserts.push(insert);
@@ -208,13 +208,14 @@ export class IdAssignment {
     if (this.unresolved.length === 0) return;
     const still: typeof this.unresolved = [];
     const touched = new Set<PendingInserts>();
-    for (const item of this.unresolved) {
-      const meta = this.catalog.lookup(item.spec.table);
+    for (const insert of this.unresolved) {
+      if (!insert.spec) continue; // re-read at a flush as not batchable: no ids to give
+      const meta = this.catalog.lookup(insert.spec.table);
       if (!meta) {
-        still.push(item);
+        still.push(insert);
         continue;
       }
-      this.addPending(item, meta);
+      this.addPending(insert, meta);
       const list = this.pending.get(meta.id);
       if (list) touched.add(list);
     }

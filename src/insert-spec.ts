@@ -45,16 +45,16 @@ export function checkInsertValues(values: unknown, origin: Origin): void {
   if (values == null) refuse(`it has no values (got ${values})`);
   const rows = Array.isArray(values) ? values : [values];
   if (rows.length === 0) refuse('it inserts an empty array');
+  const where = (index: number) => (Array.isArray(values) ? `row ${index}` : 'the row');
   for (let index = 0; index < rows.length; index++) {
     const row: unknown = rows[index];
-    const where = () => (Array.isArray(values) ? `row ${index}` : 'the row');
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      refuse(`${where()} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
+      refuse(`${where(index)} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
     }
     for (const column in row as Row) {
       const value = (row as Row)[column];
       if (typeof value === 'function' || typeof value === 'symbol') {
-        refuse(`${where()} has a ${typeof value} as the value of column "${column}"`);
+        refuse(`${where(index)} has a ${typeof value} as the value of column "${column}"`);
       }
     }
   }
@@ -163,7 +163,7 @@ function readTableName(client: KnexClient, table: string, schema: unknown, query
 
 /** The value a row gives a column (by PostgreSQL name), whichever knex-level key names it; undefined means DEFAULT. */
 export function columnValue(spec: InsertSpec, row: Row, column: string): unknown {
-  for (const key of Object.keys(row)) if (row[key] !== undefined && spec.columnName(key) === column) return row[key];
+  for (const key in row) if (row[key] !== undefined && spec.columnName(key) === column) return row[key];
   return undefined;
 }
 

@@ -46,6 +46,9 @@ export interface BatchOptions {
   captureCallSites?: boolean | 'sampled';
 }
 
+/** captureCallSites: 'sampled' records the first `first` inserts of a transaction, then one in `every`. */
+export const SAMPLED_CALL_SITES = { first: 1_000, every: 100 } as const;
+
 export interface ResolvedOptions {
   maxQueuedRows: number;
   idBlock: IdBlockOptions;
