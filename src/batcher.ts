@@ -47,7 +47,7 @@ import debug from 'debug';
 import type { CopyBatchResult, CopyCommand } from './copy-batch';
 import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError } from './errors';
 import { type Group, planGroups } from './flush-plan';
-import { IdAllocator, StaleSequenceError } from './id-allocator';
+import { IdAllocator, StaleSequenceError, type TypeParserOf } from './id-allocator';
 import { type IdAwait, IdAssignment } from './id-assignment';
 import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
@@ -69,7 +69,7 @@ export interface TransactionAccess {
   /** Runs a builder exactly as knex would, without waiting for the queue. */
   runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
   /** The parser pg applies to text values of a type on this connection. */
-  typeParser(typeOid: number): Promise<(text: string) => unknown>;
+  typeParser: TypeParserOf;
 }
 
 type StatementResult = { rows: Row[]; rowCount: number | null };

@@ -38,6 +38,9 @@ function extraWithinRoom(sequence: string, count: string, extra: string): string
   return `least(${extra}, greatest(0, ${room} - ${count}))::int`;
 }
 
+/** The parser pg applies to text values of a type on the transaction's connection. */
+export type TypeParserOf = (typeOid: number) => Promise<(text: string) => unknown>;
+
 /** The type OID of int8 (bigint, bigserial). */
 const INT8_OID = 20;
 
@@ -81,28 +84,33 @@ export class IdAllocator {
   }
 
   /**
-   * Adds ids to the pools of all requested tables with one query. Ids come
-   * back typed as the key column, so pg parses them exactly as it parses that
-   * column in a RETURNING clause (int4 -> number, int8 -> string, or whatever
-   * type parser the user installed), in the order nextval gave them
-   * (descending for a negative increment).
+   * Adds ids to the pools of all requested tables with one query. Each
+   * table's ids come back as one text value, in the order nextval gave them
+   * (descending for a negative increment), cast to the key column's type
+   * first, and `parserOf` parses each as pg parses that column in a
+   * RETURNING clause (int4 -> number, int8 -> string, or whatever type parser
+   * the user installed). One value rather than a row per id: pg would build
+   * a message, a field list and a row object for each.
    */
-  async fetch(requests: readonly IdRequest[], query: RunQuery): Promise<void> {
+  async fetch(requests: readonly IdRequest[], query: RunQuery, parserOf: TypeParserOf): Promise<void> {
     const wanted = requests.filter((request) => request.count > 0);
     if (wanted.length === 0) return;
     const columns = wanted.map(({ table }, i) => {
       const [sequence, count, extra] = [`$${3 * i + 1}`, `$${3 * i + 2}::int`, `$${3 * i + 3}::int`];
-      return `array(select nextval(to_regclass(${sequence})) from generate_series(1, ${count} + ${extraWithinRoom(sequence, count, extra)}))::${table.generatedKey!.type}[]`;
+      const ids = `select nextval(to_regclass(${sequence}))::${table.generatedKey!.type}::text from generate_series(1, ${count} + ${extraWithinRoom(sequence, count, extra)})`;
+      return `array_to_string(array(${ids}), ',') as k${i}`;
     });
-    const sql = `select * from unnest(${columns.join(', ')}) as ids(${wanted.map((_, i) => `k${i}`).join(', ')})`;
     const bindings = wanted.flatMap((request) => [request.table.generatedKey!.sequence, request.count, this.blockSize(request) - request.count]);
     this.draws++;
-    const { rows } = await query(sql, bindings).finally(() => this.draws--);
-    wanted.forEach(({ table, count }, i) => {
-      const ids = rows.map((row) => row[`k${i}`]).filter((id) => id !== null);
+    const { rows } = await query(`select ${columns.join(', ')}`, bindings).finally(() => this.draws--);
+    for (const [i, { table, count }] of wanted.entries()) {
+      // a sequence that is gone gives NULLs, which array_to_string leaves out
+      const text = rows[0][`k${i}`] as string;
+      const parse = await parserOf(table.generatedKey!.typeOid);
+      const ids = text === '' ? [] : text.split(',').map((id) => parse(id));
       if (ids.length < count) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
       this.add(table, ids);
-    });
+    }
   }
 
   /** Drops the ids in the pools; blocks start small again, which bounds what repeated drops waste. */

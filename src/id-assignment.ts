@@ -13,7 +13,7 @@
 //     order rather than queue order. Other rows take what the pool still
 //     holds, then their column default.
 import type { Group } from './flush-plan';
-import type { IdAllocator } from './id-allocator';
+import type { IdAllocator, TypeParserOf } from './id-allocator';
 import { columnValue, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
 import type { KnexClient, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
@@ -49,7 +49,7 @@ export class IdAssignment {
     readonly pools: IdAllocator,
     private readonly catalog: Catalog,
     private readonly query: RunQuery,
-    private readonly typeParser: (typeOid: number) => Promise<(text: string) => unknown>,
+    private readonly typeParser: TypeParserOf,
   ) {}
 
   /** Whether ids alone answer an await of this insert's `.returning(<key>)` (the catalog must know its table). */
@@ -240,7 +240,7 @@ export class IdAssignment {
       if (rest.length > 0 && needed.has(table)) requests.push({ table, count: rest.length, grow });
     }
     if (requests.length === 0) return;
-    await this.pools.fetch(requests, this.query);
+    await this.pools.fetch(requests, this.query, this.typeParser);
     for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
   }
 }
