@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction, resetTableMetadata } from '../src';
-import { newKnex, otherSchema } from './support/setup';
+import pg from 'pg';
+import { databaseUrl, newKnex, otherSchema } from './support/setup';
 import { kinds, recordStatements } from './support/statements';
 
 /** Runs `body` in plain knex and in a batching transaction on fresh tables; returns both results and tables. */
@@ -49,6 +50,19 @@ describe('pre-allocated ids', () => {
       expect(batchRows).to.deep.equal(plainRows);
     });
   }
+
+  it("parses pooled ids with the connection's own type parser, as plain knex parses RETURNING", async () => {
+    const toNumber = (text: string) => Number(text);
+    const types = { getTypeParser: (oid: number, format?: string) => (oid === 20 ? toNumber : pg.types.getTypeParser(oid, format as 'text')) };
+    const db = newKnex({ connection: { connectionString: databaseUrl(), types } as Knex.PgConnectionConfig });
+    const { plain, batch } = await compare(db, ['id_default'], async (trx) => {
+      const ids = [];
+      for (let i = 0; i < 40; i++) ids.push(...(await trx('id_default').insert({ name: `n${i}` }).returning('id')));
+      return ids;
+    });
+    expect(plain[0]).to.deep.equal({ id: 1 });
+    expect(batch).to.deep.equal(plain);
+  });
 
   it('adds OVERRIDING SYSTEM VALUE for GENERATED ALWAYS identity columns', async () => {
     const { statements } = await recordStatements(knex, () =>

@@ -13,6 +13,11 @@ export function databaseSource(): Database['source'] {
   return database!.source;
 }
 
+/** The URL of the run's database, for a knex config of a test's own. */
+export function databaseUrl(): string {
+  return database!.url;
+}
+
 /** A new knex instance (so a cold metadata cache), closed after the run; idle connections close within seconds (PGlite serves at most 32). */
 export function newKnex(config: Partial<Knex.Config> = {}): Knex {
   const knex = knexLib({ client: 'pg', connection: database!.url, searchPath: [runSchema], pool: { min: 0, max: 4, idleTimeoutMillis: 1000 }, ...config });
