@@ -6,9 +6,9 @@
 // Query message, starts the first COPY and reads its data from what is
 // already on the socket, ends it at CopyDone, goes on to the next COPY of the
 // same Query message, and answers everything at the end. So this sends the
-// Query message naming every COPY, then each COPY's data and CopyDone, all in
-// one write, and reads the answers as they come: one round trip for any number
-// of tables. (pg-copy-streams waits for CopyInResponse, so it cannot do this.)
+// Query message naming every COPY, then each COPY's data and CopyDone,
+// without waiting for an answer, and reads the answers as they come: one
+// round trip for any number of tables. (pg-copy-streams waits for CopyInResponse, so it cannot do this.)
 //
 // When a COPY fails, the server reports the error, skips the rest of the
 // Query message and ignores the CopyData and CopyDone messages still coming
@@ -48,16 +48,23 @@ export class CopyBatch {
   }
 
   submit(connection: WireConnection): void {
-    // corked, the short messages (Query, CopyDone) leave in the same write as the data around them
-    connection.stream.cork();
+    // Corked, the short messages (Query, CopyDone) leave in one write with the
+    // data next to them. Uncorked after each piece, the piece leaves at once:
+    // the server parses it while the next one is built.
+    const { stream } = connection;
+    stream.cork();
     try {
       connection.query(this.text);
       for (const { data } of this.commands) {
-        for (const piece of data) connection.sendCopyFromChunk(Buffer.from(piece, 'utf8'));
+        for (const piece of data) {
+          connection.sendCopyFromChunk(Buffer.from(piece, 'utf8'));
+          stream.uncork();
+          stream.cork();
+        }
         connection.endCopyFrom();
       }
     } finally {
-      connection.stream.uncork();
+      stream.uncork();
     }
   }
 
