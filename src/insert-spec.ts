@@ -67,7 +67,6 @@ export function checkInsertValues(values: unknown, origin: Origin): void {
  */
 export function readInsert(builder: QueryBuilderInternals, origin: Origin, { copyRows = false } = {}): InsertReading {
   const single = builder._single;
-  const notBatchable = (reason: string): InsertReading => ({ batchable: false, reason });
   if (builder._method !== 'insert') return notBatchable('not an insert');
   if (single.table == null || single.table === '') {
     throw new BatchInsertError(
@@ -88,9 +87,8 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
 
   const values = single.insert;
   if (typeof values === 'function' || isSqlFragment(values)) return notBatchable('it inserts from a subquery or raw');
-  const given = (Array.isArray(values) ? values : [values]) as Row[];
-  if (given.some(hasSqlFragment)) return notBatchable('a value is raw SQL or a subquery');
-  const rows = copyRows ? given.map((row) => ({ ...row })) : given;
+  if (Array.isArray(values) ? values.some(hasSqlFragment) : hasSqlFragment(values as Row)) return notBatchable('a value is raw SQL or a subquery');
+  const rows = Array.isArray(values) ? (copyRows ? values.map(copyRow) : (values as Row[])) : [copyRows ? copyRow(values as Row) : (values as Row)];
 
   const returning = columnList(single.returning);
   if (returning === undefined) return notBatchable('its returning() is raw');
@@ -113,6 +111,12 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
   };
 }
 
+function notBatchable(reason: string): InsertReading {
+  return { batchable: false, reason };
+}
+
+const copyRow = (row: Row): Row => ({ ...row });
+
 function hasSqlFragment(row: Row): boolean {
   for (const key in row) if (isSqlFragment(row[key])) return true;
   return false;
@@ -123,19 +127,25 @@ function hasSqlFragment(row: Row): boolean {
  * returning list: one string per kind of insert rather than one per insert,
  * which the flush's grouping hashes once.
  */
-const plainGroupKeys = new WeakMap<TableName, Map<string | null, Map<string, string>>>();
+const plainGroupKeys = new WeakMap<TableName, Map<string | null, Map<readonly string[] | null, string>>>();
 
 function groupKeyOf(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, context: unknown, columns: string[] | null): string {
-  const write = () => JSON.stringify([table.schema, table.name, returning, conflict, context, columns]);
-  if (conflict !== null || columns !== null || (typeof context !== 'string' && context !== null)) return write();
+  // a one-name returning list is shared (see columnList), so it can key the memo; other lists are the caller's arrays
+  const shared = returning === null || singleColumns.get(returning[0]) === returning;
+  if (conflict !== null || columns !== null || !shared || (typeof context !== 'string' && context !== null)) {
+    return writeGroupKey(table, returning, conflict, context, columns);
+  }
   let byContext = plainGroupKeys.get(table);
   if (!byContext) plainGroupKeys.set(table, (byContext = new Map()));
   let keys = byContext.get(context);
   if (!keys) byContext.set(context, (keys = new Map()));
-  const returned = returning === null ? '' : returning.length === 1 ? `1${returning[0]}` : `n${JSON.stringify(returning)}`;
-  let key = keys.get(returned);
-  if (key === undefined) keys.set(returned, (key = write()));
+  let key = keys.get(returning);
+  if (key === undefined) keys.set(returning, (key = writeGroupKey(table, returning, null, context, null)));
   return key;
+}
+
+function writeGroupKey(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, context: unknown, columns: string[] | null): string {
+  return JSON.stringify([table.schema, table.name, returning, conflict, context, columns]);
 }
 
 /** TableName objects by namer and `schema.table` as written: one object per table, which the catalog's lookups memoise on. */
