@@ -53,7 +53,7 @@ import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
-import { distributeResult, type Outcomes } from './statement-results';
+import { distributeResult } from './statement-results';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
 import { type Catalog, catalogFor } from './table-metadata';
 
@@ -264,13 +264,12 @@ export class Batcher {
   }
 
   private answer(insert: QueuedInsert, spec: InsertSpec): Promise<unknown> {
-    const shape = this.shapeOf(insert);
-    if (!spec.returning && !spec.conflict) return this.afterRoom(shape({ rowCount: spec.rows.length }));
+    if (!spec.returning && !spec.conflict) return this.afterRoom(this.response(spec, { rowCount: spec.rows.length }));
     const idsAnswer = spec.returning?.length === 1 && !spec.conflict;
-    if (idsAnswer && this.answerFromPool(insert, spec)) return this.afterRoom(this.ids.answer({ insert, spec }, this.tx.client));
+    if (idsAnswer && this.answerFromPool(insert, spec)) return this.afterRoom(this.ids.answer(insert, spec, this.tx.client));
     this.scheduleTick();
     if (idsAnswer) return new Promise((resolve, reject) => this.idWaiters.push({ insert, spec, resolve, reject }));
-    return this.waitForFlush(insert, shape);
+    return this.waitForFlush(insert, this.shapeOf(insert));
   }
 
   /**
@@ -315,7 +314,7 @@ export class Batcher {
     } catch {
       return false; // a refused insert: the tick fails the flush with it
     }
-    return this.ids.fromPool({ insert, spec });
+    return this.ids.fromPool(insert, spec);
   }
 
   /** Reads what was queued since the last time, for the id assignment. */
@@ -337,12 +336,12 @@ export class Batcher {
 
   /** What an await of `insert` resolves to, given what the database answered: what plain knex resolves to. */
   private shapeOf(insert: QueuedInsert): (outcome: InsertOutcome) => unknown {
-    return (outcome) => {
-      if ('response' in outcome) return outcome.response;
-      const spec = insert.spec!;
-      const response = spec.returning ? outcome.rows : insertResult(this.tx.client, outcome.rowCount);
-      return this.tx.client.postProcessResponse(response, spec.queryContext);
-    };
+    return (outcome) => ('response' in outcome ? outcome.response : this.response(insert.spec!, outcome));
+  }
+
+  private response(spec: InsertSpec, outcome: InsertOutcome): unknown {
+    const response = spec.returning ? outcome.rows : insertResult(this.tx.client, outcome.rowCount);
+    return this.tx.client.postProcessResponse(response, spec.queryContext);
   }
 
   private scheduleTick(): void {
@@ -394,7 +393,7 @@ export class Batcher {
     this.idWaiters = [];
     try {
       await this.retryOnStaleCatalog(this.queue, () => this.ids.forAwaits(waiters));
-      for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter, this.tx.client));
+      for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
     } catch (error) {
       throw this.fail(error, waiters);
     }
@@ -421,7 +420,7 @@ export class Batcher {
   private flushItem(insert: QueuedInsert): FlushItem | undefined {
     const { spec } = insert;
     if (!spec || (insert.state !== 'queued' && insert.state !== 'flushing')) return undefined;
-    return { insert, spec, meta: this.catalog.lookup(spec.table) };
+    return { insert, spec, meta: this.catalog.lookup(spec.table), outcome: undefined };
   }
 
   /**
@@ -472,11 +471,13 @@ export class Batcher {
       inserts = this.takeQueue(upTo); // at once: code resumed meanwhile queues for the next flush
       await this.loadCatalog(inserts);
       this.sortIdWaiters();
-      const taken = new Set(inserts);
-      waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));
-      this.idWaiters = this.idWaiters.filter(({ insert }) => !taken.has(insert));
+      if (this.idWaiters.length > 0) {
+        const taken = new Set(inserts);
+        waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));
+        this.idWaiters = this.idWaiters.filter(({ insert }) => !taken.has(insert));
+      }
       const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
-      for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter, this.tx.client));
+      for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       for (const segment of segments) {
         if (segment instanceof QueuedInsert) {
           await this.runInPlace(segment);
@@ -544,7 +545,6 @@ export class Batcher {
    * one round trip. The inserts get their answers once every group is written.
    */
   private async writeGroups(groups: readonly Group<FlushItem>[], stats: FlushStats): Promise<void> {
-    const outcomes: Outcomes = new Map();
     const statements = groups.flatMap((group) => writeStatements(group, this.templateFor(group), this.tx.client));
     for (let i = 0; i < statements.length; ) {
       let end = i + 1;
@@ -552,14 +552,14 @@ export class Batcher {
       const run = statements.slice(i, end);
       const results = run[0].copyData ? await this.copyStatements(run) : [await this.runStatement(run[0])];
       run.forEach((statement, k) => {
-        distributeResult(statement, results[k].rows, results[k].rowCount, outcomes);
+        distributeResult(statement, results[k].rows, results[k].rowCount);
         stats.rows += results[k].rowCount ?? 0;
       });
       stats.statements += run.length;
       i = end;
     }
     stats.groups += groups.length;
-    for (const group of groups) for (const { insert } of group.inserts) insert.succeed(outcomes.get(insert) ?? { rowCount: 0 });
+    for (const group of groups) for (const { insert, outcome } of group.inserts) insert.succeed(outcome ?? { rowCount: 0 });
   }
 
   /** The builder a group's statements are compiled from: its first insert's, or the copy kept for its kind. */

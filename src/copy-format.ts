@@ -17,30 +17,68 @@ const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r'
 /** Text is sent in pieces of about this many characters: the server parses one piece while the next is built. */
 const PIECE = 64 * 1024;
 
-/**
- * Whether COPY can carry this value as pg would bind it. Buffers are bound
- * as binary parameters, which COPY's text format cannot reproduce for every
- * column type; undefined means DEFAULT, which COPY cannot say for one row.
- */
-export function copyable(value: unknown): boolean {
-  return value !== undefined && !(typeof value === 'object' && value !== null && ArrayBuffer.isView(value));
+/** A column of a COPY, and where each row's value for it comes from. */
+export interface CopyColumn {
+  /** The knex-level key of the rows. */
+  key: string;
+  /** The pre-allocated key column: a row's id, when it has one, is its value. */
+  id: boolean;
+  /** A json or jsonb column: arrays go as JSON text, not as PostgreSQL arrays (as for INSERT, see statement-writer.ts). */
+  json: boolean;
 }
 
-/** The rows as COPY text, `keys` in order, in pieces of about PIECE characters. */
-export function* copyText(rows: readonly Row[], keys: readonly string[], prepare: PrepareValue): Generator<string> {
-  let text = '';
-  for (const row of rows) {
-    for (let i = 0; i < keys.length; i++) {
-      if (i > 0) text += '\t';
-      text += field(prepare(row[keys[i]]));
-    }
-    text += '\n';
-    if (text.length >= PIECE) {
-      yield text;
-      text = '';
+/**
+ * Whether a row, with its pre-allocated id if any, gives exactly `columns`
+ * values COPY can carry: Buffers are bound as binary parameters, which COPY's
+ * text format cannot reproduce for every column type, and undefined means
+ * DEFAULT, which COPY cannot say for one row.
+ */
+export function fitsColumns(row: Row, id: unknown, columns: readonly CopyColumn[]): boolean {
+  let keys = 0;
+  for (const _key in row) keys++;
+  if (id !== undefined) {
+    const keyColumn = columns.find((column) => column.id);
+    if (keyColumn === undefined) return false; // its id would not be sent
+    if (!(keyColumn.key in row)) keys++;
+  }
+  if (keys !== columns.length) return false;
+  for (const column of columns) {
+    const value = valueOf(row, id, column);
+    if (value === undefined || (typeof value === 'object' && value !== null && ArrayBuffer.isView(value))) return false;
+  }
+  return true;
+}
+
+/**
+ * The rows of several inserts as COPY text, in pieces of about PIECE
+ * characters: `rows[i]` are the rows of insert i, `ids[i]` their
+ * pre-allocated ids by row index.
+ */
+export function* copyText(rows: readonly (readonly Row[])[], ids: readonly (readonly unknown[])[], columns: readonly CopyColumn[], prepare: PrepareValue): Generator<string> {
+  // fields and separators are collected and joined once per piece: `text += field` would make two string objects per field
+  const parts: string[] = [];
+  let length = 0;
+  const last = columns.length - 1;
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = 0; j < rows[i].length; j++) {
+      for (let c = 0; c <= last; c++) {
+        const text = field(prepare(valueOf(rows[i][j], ids[i][j], columns[c])));
+        parts.push(text, c < last ? '\t' : '\n');
+        length += text.length + 1;
+      }
+      if (length >= PIECE) {
+        yield parts.join('');
+        parts.length = 0;
+        length = 0;
+      }
     }
   }
-  if (text.length > 0) yield text;
+  if (length > 0) yield parts.join('');
+}
+
+function valueOf(row: Row, id: unknown, { key, id: isKey, json }: CopyColumn): unknown {
+  const value = isKey && id !== undefined ? id : row[key];
+  return json && Array.isArray(value) ? JSON.stringify(value) : value;
 }
 
 function field(value: string | Buffer | null): string {

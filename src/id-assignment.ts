@@ -56,12 +56,13 @@ export class IdAssignment {
   canAnswer(spec: InsertSpec): boolean {
     const meta = this.catalog.lookup(spec.table);
     const key = meta?.generatedKey?.column;
-    return key !== undefined && !meta!.hasBeforeInsertTrigger && returnedColumn(spec, spec.returning![0]) === key
-      && spec.rows.every((row) => !hasValue(spec, row, key));
+    if (key === undefined || meta!.hasBeforeInsertTrigger || returnedColumn(spec, spec.returning![0]) !== key) return false;
+    for (const row of spec.rows) if (hasValue(spec, row, key)) return false;
+    return true;
   }
 
   /** What the await resolves to: its rows' ids, under the key column's name, as knex would return them. */
-  answer({ insert, spec }: IdAwait, client: KnexClient): unknown {
+  answer(insert: QueuedInsert, spec: InsertSpec, client: KnexClient): unknown {
     const column = returnedColumn(spec, spec.returning![0])!;
     return client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
   }
@@ -96,7 +97,7 @@ export class IdAssignment {
     const done: { list: PendingInserts; head: number }[] = [];
     const waiting = new Set(awaits.map(({ insert }) => insert));
     for (const meta of new Set(awaits.map(({ spec }) => this.catalog.lookup(spec.table)!))) {
-      const upTo = this.pendingUpTo(meta, (insert) => waiting.has(insert));
+      const upTo = this.pendingUpTo(meta, waiting);
       if (!upTo) continue;
       rows.set(meta, upTo.rows);
       done.push(upTo);
@@ -111,27 +112,37 @@ export class IdAssignment {
    * draw is under way (whose ids would belong to rows queued earlier).
    * Returns false, having changed nothing, when it cannot.
    */
-  fromPool({ insert, spec }: IdAwait): boolean {
+  fromPool(insert: QueuedInsert, spec: InsertSpec): boolean {
     if (this.pools.drawing) return false;
     this.resolvePending();
     const meta = this.catalog.lookup(spec.table)!;
-    const upTo = this.pendingUpTo(meta, (pending) => pending === insert);
-    if (!upTo || this.pools.available(meta) < upTo.rows.length) return false;
-    this.pools.take(meta, upTo.rows.length).forEach((id, i) => (upTo.rows[i].insert.ids[upTo.rows[i].index] = id));
-    upTo.list.head = upTo.head;
+    const list = this.pending.get(meta.id);
+    const last = list ? list.inserts.lastIndexOf(insert) : -1;
+    if (!list || last < list.head) return false;
+    // counted first, then given: this runs for every await of a loop, so it builds no list of rows
+    let count = 0;
+    for (let i = list.head; i <= last; i++) count += eachIdlessRow(list.inserts[i], meta);
+    if (this.pools.available(meta) < count) return false;
+    const ids = this.pools.take(meta, count);
+    let next = 0;
+    for (let i = list.head; i <= last; i++) {
+      const pending = list.inserts[i];
+      eachIdlessRow(pending, meta, (index) => pending.setId(index, ids[next++]));
+    }
+    list.head = last + 1;
     return true;
   }
 
   /** The id-less rows of `meta`'s pending inserts up to the last one of `waiting`, and where the list's head moves once they have ids. */
-  private pendingUpTo(meta: TableMeta, waiting: (insert: QueuedInsert) => boolean): { list: PendingInserts; head: number; rows: IdlessRow[] } | undefined {
+  private pendingUpTo(meta: TableMeta, waiting: ReadonlySet<QueuedInsert>): { list: PendingInserts; head: number; rows: IdlessRow[] } | undefined {
     const list = this.pending.get(meta.id);
     if (!list) return undefined;
     let last = list.inserts.length - 1;
-    while (last >= list.head && !waiting(list.inserts[last])) last--;
+    while (last >= list.head && !waiting.has(list.inserts[last])) last--;
     const rows: IdlessRow[] = [];
     for (let i = list.head; i <= last; i++) {
       const insert = list.inserts[i];
-      if (insert.spec) for (const row of idlessRowsOf({ insert, spec: insert.spec, meta })) rows.push(row);
+      eachIdlessRow(insert, meta, (index) => rows.push({ insert, index }));
     }
     return { list, head: last + 1, rows };
   }
@@ -231,7 +242,7 @@ export class IdAssignment {
   private async assign(idless: Map<TableMeta, IdlessRow[]>, needed: Map<TableMeta, IdlessRow[]>, grow: boolean): Promise<void> {
     const give = (table: TableMeta, rows: IdlessRow[]) => {
       const ids = this.pools.take(table, rows.length);
-      ids.forEach((id, i) => (rows[i].insert.ids[rows[i].index] = id));
+      ids.forEach((id, i) => rows[i].insert.setId(rows[i].index, id));
       return rows.slice(ids.length);
     };
     const requests = [];
@@ -263,14 +274,31 @@ function groupsByTable(groups: readonly Group<FlushItem>[]): Map<TableMeta, Grou
 }
 
 /** The rows of `item` without a key value, if its table's key comes from a sequence and can be named in knex terms. */
-function idlessRowsOf({ insert, spec, meta }: FlushItem): IdlessRow[] {
-  const key = meta?.generatedKey?.column;
-  if (key === undefined || knexKeyFor(spec, key) === undefined) return [];
+function idlessRowsOf({ insert, meta }: FlushItem): readonly IdlessRow[] {
+  if (eachIdlessRow(insert, meta) === 0) return NONE; // most rows of a flush have their ids already
   const rows: IdlessRow[] = [];
-  spec.rows.forEach((row, index) => {
-    if (insert.ids[index] === undefined && !hasValue(spec, row, key)) rows.push({ insert, index });
-  });
+  eachIdlessRow(insert, meta, (index) => rows.push({ insert, index }));
   return rows;
+}
+
+const NONE: readonly IdlessRow[] = [];
+
+/**
+ * Calls `each` with the index of every row of `insert` that has neither a
+ * key value nor a pre-allocated id yet, if its table's key comes from a
+ * sequence and can be named in knex terms; returns how many there are.
+ */
+function eachIdlessRow(insert: QueuedInsert, meta: TableMeta | undefined, each?: (index: number) => void): number {
+  const { spec } = insert;
+  const key = meta?.generatedKey?.column;
+  if (!spec || key === undefined || knexKeyFor(spec, key) === undefined) return 0;
+  let count = 0;
+  for (let index = 0; index < spec.rows.length; index++) {
+    if (insert.ids[index] !== undefined || hasValue(spec, spec.rows[index], key)) continue;
+    each?.(index);
+    count++;
+  }
+  return count;
 }
 
 /** Whether the row gives `column` (a database name) a value. */

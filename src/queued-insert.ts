@@ -30,6 +30,7 @@ interface Waiter {
 }
 
 let queued = 0;
+const NO_IDS: readonly unknown[] = Object.freeze([]);
 
 export class QueuedInsert {
   /** Increases in queue order, across the transactions of a process. */
@@ -45,8 +46,8 @@ export class QueuedInsert {
   reading?: InsertReading;
   /** Rows it inserts, as `.insert()` gave them: what it counts for in the queue's size (see maxQueuedRows). */
   readonly size: number;
-  /** Pre-allocated primary keys of its rows, by row index; holes for rows without one. */
-  readonly ids: unknown[] = [];
+  /** Pre-allocated primary keys of its rows, by row index; holes for rows without one (see setId). */
+  ids: readonly unknown[] = NO_IDS;
   outcome?: InsertOutcome;
   error?: unknown;
   private waiters: Waiter[] | undefined;
@@ -66,6 +67,12 @@ export class QueuedInsert {
     this.builder = builder;
     const values = builder._single.insert;
     this.size = Array.isArray(values) ? values.length : 1;
+  }
+
+  /** Gives row `index` its pre-allocated key. The list is made at the first one, at its full size: most inserts never get one. */
+  setId(index: number, id: unknown): void {
+    if (this.ids === NO_IDS) this.ids = new Array(this.size);
+    (this.ids as unknown[])[index] = id;
   }
 
   get spec(): InsertSpec | undefined {

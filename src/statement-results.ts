@@ -3,19 +3,17 @@
 // would have received them from a statement of its own.
 import debug from 'debug';
 import type { Row } from './knex-internals';
-import type { InsertOutcome, QueuedInsert } from './queued-insert';
-import { matchKey, type Statement } from './statement-writer';
+import type { InsertOutcome } from './queued-insert';
+import { type FlushItem, matchKey, type Statement } from './statement-writer';
 
 const log = debug('knex-batch-inserts');
 
-export type Outcomes = Map<QueuedInsert, InsertOutcome>;
-
-export function distributeResult(statement: Statement, returned: readonly Row[], rowCount: number | null, outcomes: Outcomes): void {
-  const outcomeOf = (item: Statement['rows'][number]['item']) => {
-    let outcome = outcomes.get(item.insert);
-    if (!outcome) outcomes.set(item.insert, (outcome = item.spec.returning ? { rowCount: 0, rows: [] } : { rowCount: 0 }));
-    return outcome;
-  };
+/** Adds a statement's answer to the outcomes of the inserts it carries. */
+export function distributeResult(statement: Statement, returned: readonly Row[], rowCount: number | null): void {
+  if (statement.wholeInserts) {
+    distributeCount(statement.wholeInserts, rowCount);
+    return;
+  }
   const { rows, matching } = statement;
   if (rows.every(({ item }) => item === rows[0].item)) {
     // the rows of one insert: the answer is what knex would have received, rows a trigger dropped included
@@ -35,6 +33,17 @@ export function distributeResult(statement: Statement, returned: readonly Row[],
     outcome.rowCount++;
     if (outcome.rows && row !== null) outcome.rows.push(row);
   });
+}
+
+/**
+ * A statement matched by count that carries every row of its inserts: each
+ * insert's row count is its number of rows (one insert alone gets what the
+ * statement wrote, rows a trigger dropped included).
+ */
+function distributeCount(items: readonly FlushItem[], rowCount: number | null): void {
+  const sent = items.reduce((count, { spec }) => count + spec.rows.length, 0);
+  if (rowCount !== sent) log('%s wrote %d of %d rows', items[0].spec.tableLabel, rowCount, sent);
+  for (const item of items) outcomeOf(item).rowCount += items.length === 1 ? rowCount ?? 0 : item.spec.rows.length;
 }
 
 /**
@@ -62,6 +71,10 @@ function matchRows(statement: Statement, returned: readonly Row[], rowCount: num
     matched[index] = row;
   }
   return matched;
+}
+
+function outcomeOf(item: FlushItem): InsertOutcome {
+  return (item.outcome ??= item.spec.returning ? { rowCount: 0, rows: [] } : { rowCount: 0 });
 }
 
 function unexpected(what: string, statement: Statement): Error {

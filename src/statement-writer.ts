@@ -4,11 +4,11 @@
 // this module decides which rows go into which statement and what each
 // statement returns so that its answer can be given back to each insert.
 import camelCase from 'lodash/camelCase';
-import { copyable, copyText, type PrepareValue } from './copy-format';
+import { type CopyColumn, copyText, fitsColumns, type PrepareValue } from './copy-format';
 import type { Group, PlannedInsert } from './flush-plan';
 import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
-import type { QueuedInsert } from './queued-insert';
+import type { InsertOutcome, QueuedInsert } from './queued-insert';
 
 /** PostgreSQL's limit: the parameter count of a statement is a 16-bit number. */
 const MAX_PARAMETERS = 65_535;
@@ -23,8 +23,10 @@ const MAX_PARAMETERS = 65_535;
  */
 const COPY_MIN_ROWS = 1_000;
 
+/** An insert in a flush, and what the database answered for it once its statements ran (statement-results.ts). */
 export interface FlushItem extends PlannedInsert {
   insert: QueuedInsert;
+  outcome?: InsertOutcome;
 }
 
 /** Row `index` of `item`, and the row as a statement sends it. */
@@ -52,6 +54,8 @@ export interface Statement {
   /** For `COPY ... FROM STDIN`: the data, as pieces of text. */
   copyData?: () => Iterable<string>;
   rows: readonly StatementRow[];
+  /** Set when the statement carries every row of these inserts and is matched by count (a COPY): each gets its own row count. */
+  wholeInserts?: readonly FlushItem[];
   matching: Matching;
   /** Reads a sent row by database column name. */
   valueOf(row: Row, column: string): unknown;
@@ -107,10 +111,10 @@ export function matchKey(matching: KeyMatching, read: (column: string) => unknow
 /** The statements of a group, compiled from `template`, a builder of the group's kind. */
 export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient): Statement[] {
   const names = new ColumnNames(group);
+  const copy = copyStatement(group, template, names, client);
+  if (copy) return [copy];
   const rows = prepareRows(group, names);
   const { matching, perInsert } = chooseMatching(group, names, rows);
-  const copy = matching.by === 'count' && !perInsert ? copyStatement(group, template, rows, names, client) : undefined;
-  if (copy) return [copy];
   const statements: Statement[] = [];
   for (const chunk of chunks(group, rows, names, matching, perInsert)) statements.push(compile(group, template, chunk, names, matching, client));
   return statements;
@@ -169,11 +173,11 @@ class ColumnNames {
  * mappings in `wrapIdentifier`), whichever the mapping turns into `column`.
  */
 export function knexKeyFor(spec: InsertSpec, column: string): string | undefined {
-  const names = (key: string) => key !== '*' && spec.columnName(key) === column;
-  const returned = spec.returning?.find(names);
-  if (returned !== undefined) return returned;
-  for (const key in spec.rows[0]) if (names(key)) return key;
-  return [column, camelCased(column)].find(names);
+  if (spec.returning) for (const key of spec.returning) if (key !== '*' && spec.columnName(key) === column) return key;
+  for (const key in spec.rows[0]) if (spec.columnName(key) === column) return key;
+  if (spec.columnName(column) === column) return column;
+  const camel = camelCased(column);
+  return spec.columnName(camel) === column ? camel : undefined;
 }
 
 const camelCases = new Map<string, string>();
@@ -337,35 +341,47 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
 }
 
 /**
- * `COPY ... FROM STDIN` for a large group matched by count (so without ON
- * CONFLICT, see chooseMatching) whose rows all name the same
- * columns with values COPY can carry, into a table whose rules or row-level
- * security COPY would not apply. Triggers and constraints apply to COPY as
- * to INSERT; explicit values for GENERATED ALWAYS identity columns are taken
- * without OVERRIDING SYSTEM VALUE.
+ * `COPY ... FROM STDIN` for a large group that needs no rows back and has no
+ * ON CONFLICT (so it would be matched by count, see chooseMatching), whose
+ * rows all name the same columns with values COPY can carry, into a table
+ * whose rules or row-level security COPY would not apply. Triggers and
+ * constraints apply to COPY as to INSERT; explicit values for GENERATED
+ * ALWAYS identity columns are taken without OVERRIDING SYSTEM VALUE.
+ *
+ * The text is written from the inserts' own rows and ids: a large group
+ * builds no row objects to send (prepareRows), which would live as long as
+ * the round trip. The sent rows are built only if an error needs them.
  */
-function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, rows: StatementRow[], names: ColumnNames, client: KnexClient): Statement | undefined {
+function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, names: ColumnNames, client: KnexClient): Statement | undefined {
   const prepare = (client.driver as { utils?: { prepareValue?: PrepareValue } }).utils?.prepareValue;
-  if (!prepare || !group.meta || group.meta.refusesCopy || rows.length < COPY_MIN_ROWS) return undefined;
-  const keys = Object.keys(rows[0].sent);
-  if (keys.length === 0) return undefined;
-  for (const { sent } of rows) {
-    let count = 0;
-    for (const key in sent) {
-      if (!copyable(sent[key])) return undefined;
-      count++;
-    }
-    if (count !== keys.length || !keys.every((key) => key in sent)) return undefined;
+  const { insert: firstInsert, spec: first } = group.inserts[0];
+  if (!prepare || !group.meta || group.meta.refusesCopy || first.conflict || needsRows(group) || names.aliased) return undefined;
+  if (group.inserts.reduce((count, { spec }) => count + spec.rows.length, 0) < COPY_MIN_ROWS) return undefined;
+  const columns = copyColumns(first.rows[0], firstInsert.ids[0], group.meta.jsonColumns, names);
+  if (columns.length === 0) return undefined;
+  for (const { insert, spec } of group.inserts) {
+    for (let index = 0; index < spec.rows.length; index++) if (!fitsColumns(spec.rows[index], insert.ids[index], columns)) return undefined;
   }
-  const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(keys)}) from stdin`;
+  const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(columns.map(({ key }) => key))}) from stdin`;
+  let rows: StatementRow[] | undefined;
   return {
     sql,
     bindings: [],
-    copyData: () => copyText(rows.map(({ sent }) => sent), keys, prepare),
-    rows,
+    copyData: () => copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare),
+    get rows() {
+      return (rows ??= prepareRows(group, names));
+    },
+    wholeInserts: group.inserts,
     matching: { by: 'count' },
     valueOf: (row, column) => names.valueOf(row, column),
   };
+}
+
+/** The columns of a COPY whose first row is `row`: its keys, and the key column if the row has a pre-allocated id. */
+function copyColumns(row: Row, id: unknown, jsonColumns: ReadonlySet<string>, names: ColumnNames): CopyColumn[] {
+  const keys = Object.keys(row);
+  if (id !== undefined && names.generatedKey !== undefined && !keys.includes(names.generatedKey)) keys.push(names.generatedKey);
+  return keys.map((key) => ({ key, id: key === names.generatedKey, json: jsonColumns.has(names.columnOf(key)) }));
 }
 
 /**
