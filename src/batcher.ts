@@ -20,13 +20,16 @@
 //                `await Promise.all(rows.map(r => trx(t).insert(r).returning('*')))`
 //                claims every row before the job runs.
 //   end of tick  the job loads table metadata it lacks (one query), then either
-//                flushes, if some await needs the database to answer or the queue
-//                holds maxQueuedRows rows, or else draws the ids awaited (one query).
+//                flushes, if some await needs the database to answer (or ids are
+//                awaited while the queue is full: that flush gives them), or else
+//                draws the ids awaited (one query).
 //
-// When the queue holds maxQueuedRows rows, the await that filled it hands the
-// queue to a flush that runs in the background and resolves as soon as that
-// flush has taken it (`makeRoom`): the server writes one batch while the code
-// queues the next. The next full queue waits for that flush to end first.
+// When the queue holds maxQueuedRows rows, it goes to a flush that runs in the
+// background (`makeRoom`, the one path for a full queue: the await that filled
+// it calls it, and so does the end-of-tick job, for inserts never awaited). The
+// await resolves once that flush is next in line, so the server writes one
+// batch while the code queues the next; if a flush is still under way, the
+// await waits for it to end first.
 //
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
@@ -275,8 +278,8 @@ export class Batcher {
   /**
    * An answer known now. While the queue holds fewer than maxQueuedRows rows
    * the await resolves at once; once it holds that many, the await waits for
-   * the flush under way, if any, and resolves as soon as a new flush has
-   * taken the queue (`makeRoom`).
+   * the flush under way, if any, and resolves when the flush that takes the
+   * queue is next (`makeRoom`).
    */
   private afterRoom(answer: unknown): Promise<unknown> {
     if (this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(answer);
@@ -287,17 +290,23 @@ export class Batcher {
    * The server writes one flush while the code queues the next rows: a full
    * queue goes to a flush that runs in the background, and only the next
    * full queue waits, for that flush to end. The flush goes out within a few
-   * promise jobs, before the code queues on, and when it is all COPY it is
-   * one message (copy-batch.ts) that the socket takes at once, so the server
-   * works on it even if the code never yields to the event loop. At most
-   * about twice maxQueuedRows rows are held. Its failure fails the next await,
-   * statement or COMMIT, as any flush's does.
+   * promise jobs, before the code queues on, and when it is all COPY its
+   * pieces leave as they are built (copy-batch.ts), so the server works on
+   * it even if the code never yields to the event loop. At most about twice
+   * maxQueuedRows rows are held. Its failure fails the next await, statement
+   * or COMMIT, as any flush's does. A flush that finds the queue taken by
+   * another (an await that needed one, a statement) when its turn comes
+   * does nothing: half a batch is not worth a round trip.
    */
   private makeRoom(): Promise<void> {
-    return (this.room ??= this.work.then(() => {
-      this.room = undefined;
-      if (this.failure) throw this.failure;
-      if (this.queuedRows >= this.options.maxQueuedRows) this.exclusive(() => this.flushQueue()).catch(() => undefined);
+    return (this.room ??= new Promise<void>((resolve, reject) => {
+      this.exclusive(async () => {
+        this.room = undefined;
+        if (this.queuedRows < this.options.maxQueuedRows) return resolve(); // taken meanwhile
+        const flushing = this.flushQueue(); // takes the queue before it first awaits
+        resolve();
+        await flushing;
+      }).catch(reject); // after resolve(), the failure reaches the next await instead
     }));
   }
 
@@ -368,14 +377,16 @@ export class Batcher {
     }
     if (this.needsFlush()) await this.flushQueue();
     else if (this.idWaiters.length > 0) await this.serveIdWaiters();
+    if (this.queuedRows >= this.options.maxQueuedRows) this.makeRoom().catch(() => undefined); // inserts never awaited fill it too
   }
 
+  /** Some await needs the database to answer it; id waiters go with the flush a full queue needs anyway. */
   private needsFlush(): boolean {
     for (const insert of this.awaitingFlush) {
       if (insert.state === 'queued') return true;
       this.awaitingFlush.delete(insert);
     }
-    return this.queuedRows >= this.options.maxQueuedRows;
+    return this.idWaiters.length > 0 && this.queuedRows >= this.options.maxQueuedRows;
   }
 
   /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */

@@ -256,15 +256,16 @@ describe('queueing and flushing', () => {
     const flushed: number[] = [];
     const { statements } = await recordStatements(db, () =>
       batchTransaction(db, async (trx) => {
-        for (let i = 0; i < 250; i++) {
+        for (let i = 0; i < 450; i++) {
           await trx('q_items').insert({ name: `n${i}` });
-          if (i === 99) expect(flushed).to.deep.equal([]); // rows 0-99 are being written while the loop goes on
-          if (i === 199) expect(flushed).to.deep.equal([100]); // this await waited for them; rows 100-199 are being written
+          // at each full queue the await waited for the flush under way, and no other: rows 0-99 are being written
+          // while the loop goes on to 199, rows 100-199 while it goes on to 299, ...
+          if (i % 100 === 99) expect(flushed).to.deep.equal(Array((i - 99) / 100).fill(100));
         }
       }, { maxQueuedRows: 100, onFlush: ({ rows }) => flushed.push(rows) }),
     );
-    expect(flushed).to.deep.equal([100, 100, 50]);
-    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'insert q_items', 'insert q_items', 'insert q_items', 'COMMIT']);
+    expect(flushed).to.deep.equal([100, 100, 100, 100, 50]);
+    expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...Array(5).fill('insert q_items'), 'COMMIT']);
   });
 
   it('COMMIT waits for a flush under way whose ids already let the callback return', async () => {
