@@ -52,7 +52,7 @@ import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError, type TypeParserOf } from './id-allocator';
 import { type IdAwait, IdAssignment } from './id-assignment';
-import { checkInsertValues, readInsert, type InsertSpec } from './insert-spec';
+import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readInsert } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
@@ -176,13 +176,15 @@ export class Batcher {
         insert.claimed = true;
         this.push(insert, builder);
       }
-      const reading = readInsert(builder, insert.origin, { copyRows: true });
-      insert.reading = reading;
-      if (reading.batchable) {
-        if (!this.templates.has(reading.spec.groupKey)) this.templates.set(reading.spec.groupKey, builder.clone());
+      const read = readInsert(builder, insert.origin, { copyRows: true });
+      if (!(read instanceof NotBatchable)) {
+        insert.spec = read;
+        if (!this.templates.has(read.groupKey)) this.templates.set(read.groupKey, builder.clone());
         insert.builder = undefined;
-        return this.answer(insert, reading.spec);
+        return this.answer(insert, read);
       }
+      insert.spec = undefined;
+      log('an insert into %s runs on its own: %s', builder._single.table, read.reason);
       // knex runs it in its place: after what was queued before it, before what was queued after it
       const answer = insert.wait((outcome) => outcome.response);
       this.exclusive(() => this.flushQueue(insert)).catch(() => undefined);
@@ -200,8 +202,8 @@ export class Batcher {
    */
   private answerFlushed(insert: QueuedInsert, builder: QueryBuilderInternals): Promise<unknown> {
     const flushed = insert.spec;
-    const now = flushed && readInsert(builder, insert.origin);
-    if (now?.batchable && now.spec.groupKey !== flushed!.groupKey) {
+    const now = flushed && batchableSpec(readInsert(builder, insert.origin));
+    if (now && now.groupKey !== flushed!.groupKey) {
       return Promise.reject(new BatchInsertError(
         'knex-batch-inserts: this insert was written by a flush before it was awaited, so what was chained to it after that flush ' +
         '(returning, onConflict) cannot apply; chain it before the next statement or flush',
@@ -421,7 +423,7 @@ export class Batcher {
       const insert = this.queue[i];
       if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
       if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
-      if (!insert.claimed) insert.reading = readInsert(insert.builder!, insert.origin);
+      if (!insert.claimed) insert.spec = batchableSpec(readInsert(insert.builder!, insert.origin));
       if (insert.spec) read.push(insert);
     }
     return read;

@@ -30,7 +30,10 @@ export interface InsertSpec {
   columnName(key: string): string;
 }
 
-export type InsertReading = { batchable: true; spec: InsertSpec } | { batchable: false; reason: string };
+/** Why an insert cannot join a batch: it runs on its own, in its place in the queue, as knex writes it. */
+export class NotBatchable {
+  constructor(readonly reason: string) {}
+}
 
 /**
  * Refuses values no insert can use, when `.insert()` is called: nothing to
@@ -65,7 +68,7 @@ export function checkInsertValues(values: unknown, origin: Origin): void {
  * multi-row statement could not reproduce exactly are reported as not
  * batchable; they run on their own, in their place in the queue.
  */
-export function readInsert(builder: QueryBuilderInternals, origin: Origin, { copyRows = false } = {}): InsertReading {
+export function readInsert(builder: QueryBuilderInternals, origin: Origin, { copyRows = false } = {}): InsertSpec | NotBatchable {
   const single = builder._single;
   if (builder._method !== 'insert') return notBatchable('not an insert');
   if (single.table == null || single.table === '') {
@@ -97,22 +100,24 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
 
   const tableLabel = single.schema ? `${String(single.schema)}.${single.table}` : single.table;
   return {
-    batchable: true,
-    spec: {
-      table,
-      tableLabel,
-      rows,
-      returning,
-      conflict,
-      queryContext,
-      groupKey: groupKeyOf(table, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)),
-      columnName: columnNamer(client, queryContext),
-    },
+    table,
+    tableLabel,
+    rows,
+    returning,
+    conflict,
+    queryContext,
+    groupKey: groupKeyOf(table, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)),
+    columnName: columnNamer(client, queryContext),
   };
 }
 
-function notBatchable(reason: string): InsertReading {
-  return { batchable: false, reason };
+/** The spec, if the insert can join a batch. */
+export function batchableSpec(read: InsertSpec | NotBatchable): InsertSpec | undefined {
+  return read instanceof NotBatchable ? undefined : read;
+}
+
+function notBatchable(reason: string): NotBatchable {
+  return new NotBatchable(reason);
 }
 
 const copyRow = (row: Row): Row => ({ ...row });

@@ -1,7 +1,7 @@
 // One insert in the queue of a batching transaction, from `.insert()` to the
 // flush that carries it, and the awaits waiting on it.
 import type { Origin } from './errors';
-import type { InsertReading, InsertSpec } from './insert-spec';
+import type { InsertSpec } from './insert-spec';
 import type { QueryBuilderInternals, Row } from './knex-internals';
 
 /**
@@ -42,8 +42,8 @@ export class QueuedInsert {
   compiled = false;
   /** Its values cannot be inserted (see checkInsertValues): its await rejects, or, never awaited, it fails the flush. */
   refusal?: unknown;
-  /** The builder read at the last await, or at the flush for one never awaited. */
-  reading?: InsertReading;
+  /** The builder as read at the last await, or at the flush for one never awaited; undefined if it cannot be batched (or is not read yet). */
+  spec: InsertSpec | undefined = undefined;
   /** Rows it inserts, as `.insert()` gave them: what it counts for in the queue's size (see maxQueuedRows). */
   readonly size: number;
   /** Pre-allocated primary keys of its rows, by row index; holes for rows without one (see setId). */
@@ -73,10 +73,6 @@ export class QueuedInsert {
   setId(index: number, id: unknown): void {
     if (this.ids === NO_IDS) this.ids = new Array(this.size);
     (this.ids as unknown[])[index] = id;
-  }
-
-  get spec(): InsertSpec | undefined {
-    return this.reading?.batchable ? this.reading.spec : undefined;
   }
 
   /** A promise settled when this insert is written (or fails), shaped by `shape`. */
