@@ -39,7 +39,7 @@ export interface BatchOptions {
    * Record where `.insert()` was called, so that an error names the line that
    * queued the failing row. V8 walks the stack for it, which costs about as
    * much as the rest of queueing an insert (2-5 µs). 'sampled' (the default)
-   * records the first 1,000 inserts of a transaction and then one in 100; an
+   * records the first 100 inserts of a transaction and then one in 100; an
    * error about an insert whose line was not recorded names the last recorded
    * insert into the same table. true records every insert, false none.
    */
@@ -47,7 +47,7 @@ export interface BatchOptions {
 }
 
 /** captureCallSites: 'sampled' records the first `first` inserts of a transaction, then one in `every`. */
-export const SAMPLED_CALL_SITES = { first: 1_000, every: 100 } as const;
+export const SAMPLED_CALL_SITES = { first: 100, every: 100 } as const;
 
 export interface ResolvedOptions {
   maxQueuedRows: number;

@@ -37,7 +37,7 @@ describe('errors', () => {
     expect(await count()).to.equal(1);
   });
 
-  it('after the first 1,000 inserts lines are sampled: an unrecorded insert names the last recorded line into its table; captureCallSites: true records all', async () => {
+  it('after the first 100 inserts lines are sampled: an unrecorded insert names the last recorded line into its table; captureCallSites: true records all', async () => {
     const sites = { loop: '', bad: '' };
     const load = (trx: Knex.Transaction) => async () => {
       for (let i = 0; i < 1249; i++) {
