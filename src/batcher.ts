@@ -330,7 +330,11 @@ export class Batcher {
 
   /** Reads what was queued since the last time, for the id assignment. */
   private trackQueue(): void {
-    this.ids.track(this.readUntracked());
+    // one at a time, without a list: this runs at every await of a loop
+    for (; this.tracked < this.queue.length; this.tracked++) {
+      const insert = this.queue[this.tracked];
+      if (this.readQueuedInsert(insert)) this.ids.track(insert);
+    }
   }
 
   /** The live batchable inserts queued since the last call (see `readQueued`). */
@@ -371,7 +375,7 @@ export class Batcher {
       try {
         const fresh = this.readUntracked(); // before drawWithCatalog, which counts the rows of inserts never awaited too
         await this.ids.drawWithCatalog(this.idWaiters, this.queue);
-        this.ids.track(fresh);
+        for (const insert of fresh) this.ids.track(insert);
       } catch (error) {
         throw this.fail(error, []);
       }
@@ -419,14 +423,16 @@ export class Batcher {
    */
   private readQueued(from = 0): QueuedInsert[] {
     const read = [];
-    for (let i = from; i < this.queue.length; i++) {
-      const insert = this.queue[i];
-      if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) continue;
-      if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
-      if (!insert.claimed) insert.spec = batchableSpec(readInsert(insert.builder!, insert.origin));
-      if (insert.spec) read.push(insert);
-    }
+    for (let i = from; i < this.queue.length; i++) if (this.readQueuedInsert(this.queue[i])) read.push(this.queue[i]);
     return read;
+  }
+
+  /** Reads one queued insert as `readQueued` does; true if it is live and batchable. */
+  private readQueuedInsert(insert: QueuedInsert): boolean {
+    if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) return false;
+    if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
+    if (!insert.claimed) insert.spec = batchableSpec(readInsert(insert.builder!, insert.origin));
+    return insert.spec !== undefined;
   }
 
   /** A batchable insert of the queue, with its table's metadata. */

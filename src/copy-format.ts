@@ -37,7 +37,7 @@ export function fitsColumns(row: Row, id: unknown, columns: readonly CopyColumn[
   let keys = 0;
   for (const _key in row) keys++;
   if (id !== undefined) {
-    const keyColumn = columns.find((column) => column.id);
+    const keyColumn = keyColumnOf(columns);
     if (keyColumn === undefined) return false; // its id would not be sent
     if (!(keyColumn.key in row)) keys++;
   }
@@ -74,6 +74,11 @@ export function* copyText(rows: readonly (readonly Row[])[], ids: readonly (read
     }
   }
   if (length > 0) yield parts.join('');
+}
+
+function keyColumnOf(columns: readonly CopyColumn[]): CopyColumn | undefined {
+  for (const column of columns) if (column.id) return column;
+  return undefined;
 }
 
 function valueOf(row: Row, id: unknown, { key, id: isKey, json }: CopyColumn): unknown {

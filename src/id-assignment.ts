@@ -68,16 +68,14 @@ export class IdAssignment {
   }
 
   /**
-   * Notes queued inserts (in queue order, each once) whose id-less rows
+   * Notes a queued insert (in queue order, each once) whose id-less rows
    * `forAwaits` may number later. Reading each insert once keeps a loop of
    * N awaits linear: an await looks only at rows queued since the last one.
    */
-  track(inserts: readonly QueuedInsert[]): void {
-    for (const insert of inserts) {
-      const meta = this.catalog.lookup(insert.spec!.table);
-      if (meta) this.addPending(insert, meta);
-      else this.unresolved.push(insert); // not in the catalog yet: looked at again once it is
-    }
+  track(insert: QueuedInsert): void {
+    const meta = this.catalog.lookup(insert.spec!.table);
+    if (meta) this.addPending(insert, meta);
+    else this.unresolved.push(insert); // not in the catalog yet: looked at again once it is
   }
 
   /** Forgets the rows of inserts a flush took: the flush gives them ids if they need any. */

@@ -53,9 +53,14 @@ export interface QueryBuilderInternals {
   toSQL(): Knex.Sql;
 }
 
-/** The runner knex creates to execute a builder when it is awaited. */
+/**
+ * The runner knex creates to execute a builder: `then` calls `run`, and
+ * `stream` and `pipe` their namesakes (knex/lib/builder-interface-augmenter.js).
+ */
 export interface Runner {
   run(): Promise<unknown>;
+  stream(...args: unknown[]): unknown;
+  pipe(...args: unknown[]): unknown;
   connection?: Connection;
 }
 

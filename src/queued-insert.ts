@@ -31,6 +31,7 @@ interface Waiter {
 
 let queued = 0;
 const NO_IDS: readonly unknown[] = Object.freeze([]);
+const NO_WAITERS: readonly Waiter[] = Object.freeze([]);
 
 export class QueuedInsert {
   /** Increases in queue order, across the transactions of a process. */
@@ -109,8 +110,8 @@ export class QueuedInsert {
     this.state = 'dropped';
   }
 
-  private takeWaiters(): Waiter[] {
-    const waiters = this.waiters ?? [];
+  private takeWaiters(): readonly Waiter[] {
+    const waiters = this.waiters ?? NO_WAITERS;
     this.waiters = undefined;
     return waiters;
   }

@@ -68,15 +68,10 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
     return new BatchingQueryBuilder(this);
   };
   client.runner = function (this: KnexClient, builder: unknown): Runner {
-    const original = runner.call(this, builder);
     const statement = builder as QueryBuilderInternals;
-    if (statement._method === 'insert') {
-      const run = original.run.bind(original);
-      original.run = () => batcher.claim(statement, run);
-      return original;
-    }
+    if (statement._method === 'insert') return new InsertRunner(batcher, statement, () => runner.call(this, builder));
     if (mayTakeSequenceValues(builder)) batcher.forgetIds();
-    return original;
+    return runner.call(this, builder);
   };
   client.acquireConnection = async function (this: KnexClient) {
     await batcher.settle();
@@ -89,6 +84,31 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
     });
   };
   return batcher;
+}
+
+/**
+ * What knex runs an insert builder with: awaiting it (`then` calls `run`)
+ * claims it from the batcher. knex's own runner is made only where knex
+ * runs the insert after all (streams, a finished transaction).
+ */
+class InsertRunner implements Runner {
+  constructor(
+    private readonly batcher: Batcher,
+    private readonly builder: QueryBuilderInternals,
+    private readonly knexRunner: () => Runner,
+  ) {}
+
+  run(): Promise<unknown> {
+    return this.batcher.claim(this.builder, () => this.knexRunner().run());
+  }
+
+  stream(...args: unknown[]): unknown {
+    return this.knexRunner().stream(...args);
+  }
+
+  pipe(...args: unknown[]): unknown {
+    return this.knexRunner().pipe(...args);
+  }
 }
 
 /** knex query-builder methods that, without raw SQL in them, cannot move a sequence. */
