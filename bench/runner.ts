@@ -107,21 +107,26 @@ async function runCell(
   return contenders.map((contender, c) => summarize(contender, n, latencyMs, sizes[c], outcomes[c]));
 }
 
+/** Untimed runs of each contender at the first latency: V8 compiles a library's hot code after a few transactions, not one. */
+export const WARM_UP_RUNS = 5;
+
 /**
- * Untimed runs before measuring. At the first latency: each contender once at
- * the smallest N (what it would run there), to compile the hot code; a
- * one-per-row contender behind added latency only 100 parents, which warm it
- * as well in a fraction of the time. At later latencies the code is warm: 10
- * parents each open the new connections through the proxy and fill
- * per-instance caches (knex's server version, the library's table metadata)
- * outside the timing.
+ * Untimed runs before measuring. At the first latency: each contender
+ * WARM_UP_RUNS times at the smallest N (what it would run there), so that
+ * every cell measures compiled code, as in a process that has been running
+ * for a while; a one-per-row contender behind added latency runs only 100
+ * parents, which warm it as well in a fraction of the time. At later
+ * latencies the code is warm: 10 parents each open the new connections
+ * through the proxy and fill per-instance caches (knex's server version, the
+ * library's table metadata) outside the timing.
  */
 async function warmUp(db: Database, options: BenchOptions, contenders: readonly Contender[], sessions: Session[], latencyMs: number, first: boolean): Promise<void> {
   for (const [c, contender] of contenders.entries()) {
     const size = runSize(contender, options.rows[0], latencyMs, options.plainSample);
     const n = !first ? Math.min(10, size) : contender.onePerRow && latencyMs > 0 ? Math.min(100, size) : size;
-    process.stderr.write(`warm-up: ${contender.name}, ${n} parents, latency ${latencyMs} ms\n`);
-    await timedRun(db, contender, sessions[c], n);
+    const runs = first ? WARM_UP_RUNS : 1;
+    process.stderr.write(`warm-up: ${contender.name}, ${n} parents, latency ${latencyMs} ms${runs > 1 ? `, ${runs} times` : ''}\n`);
+    for (let run = 0; run < runs; run++) await timedRun(db, contender, sessions[c], n);
   }
 }
 
