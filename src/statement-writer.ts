@@ -9,6 +9,7 @@ import type { Group, PlannedInsert } from './flush-plan';
 import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import type { InsertOutcome, QueuedInsert } from './queued-insert';
+import type { TableMeta } from './table-metadata';
 
 /** PostgreSQL's limit: the parameter count of a statement is a 16-bit number. */
 const MAX_PARAMETERS = 65_535;
@@ -110,9 +111,9 @@ export function matchKey(matching: KeyMatching, read: (column: string) => unknow
 
 /** The statements of a group, compiled from `template`, a builder of the group's kind. */
 export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient): Statement[] {
-  const names = new ColumnNames(group);
-  const copy = copyStatement(group, template, names, client);
+  const copy = copyStatement(group, template, client);
   if (copy) return [copy];
+  const names = new ColumnNames(group);
   const rows = prepareRows(group, names);
   const { matching, perInsert } = chooseMatching(group, names, rows);
   const statements: Statement[] = [];
@@ -352,36 +353,52 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
  * builds no row objects to send (prepareRows), which would live as long as
  * the round trip. The sent rows are built only if an error needs them.
  */
-function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, names: ColumnNames, client: KnexClient): Statement | undefined {
+function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, client: KnexClient): Statement | undefined {
   const prepare = (client.driver as { utils?: { prepareValue?: PrepareValue } }).utils?.prepareValue;
   const { insert: firstInsert, spec: first } = group.inserts[0];
-  if (!prepare || !group.meta || group.meta.refusesCopy || first.conflict || needsRows(group) || names.aliased) return undefined;
+  const { meta } = group;
+  if (!prepare || !meta || meta.refusesCopy || first.conflict || needsRows(group)) return undefined;
   if (group.inserts.reduce((count, { spec }) => count + spec.rows.length, 0) < COPY_MIN_ROWS) return undefined;
-  const columns = copyColumns(first.rows[0], firstInsert.ids[0], group.meta.jsonColumns, names);
-  if (columns.length === 0) return undefined;
+  const columns = copyColumns(first, firstInsert.ids[0], meta);
+  if (columns === undefined) return undefined;
   for (const { insert, spec } of group.inserts) {
     for (let index = 0; index < spec.rows.length; index++) if (!fitsColumns(spec.rows[index], insert.ids[index], columns)) return undefined;
   }
   const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(columns.map(({ key }) => key))}) from stdin`;
+  let names: ColumnNames | undefined;
   let rows: StatementRow[] | undefined;
+  const columnNames = () => (names ??= new ColumnNames(group));
   return {
     sql,
     bindings: [],
     copyData: () => copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare),
     get rows() {
-      return (rows ??= prepareRows(group, names));
+      return (rows ??= prepareRows(group, columnNames()));
     },
     wholeInserts: group.inserts,
     matching: { by: 'count' },
-    valueOf: (row, column) => names.valueOf(row, column),
+    valueOf: (row, column) => columnNames().valueOf(row, column),
   };
 }
 
-/** The columns of a COPY whose first row is `row`: its keys, and the key column if the row has a pre-allocated id. */
-function copyColumns(row: Row, id: unknown, jsonColumns: ReadonlySet<string>, names: ColumnNames): CopyColumn[] {
-  const keys = Object.keys(row);
-  if (id !== undefined && names.generatedKey !== undefined && !keys.includes(names.generatedKey)) keys.push(names.generatedKey);
-  return keys.map((key) => ({ key, id: key === names.generatedKey, json: jsonColumns.has(names.columnOf(key)) }));
+/**
+ * The columns of a COPY whose first row is `first`'s: its keys, and the key
+ * column if the row has a pre-allocated id; undefined where two keys name
+ * one column (`userId`, `user_id`). The other rows must name the same keys
+ * (fitsColumns), so the first row alone says what every row sends.
+ */
+function copyColumns(first: InsertSpec, id: unknown, meta: TableMeta): CopyColumn[] | undefined {
+  const keys = Object.keys(first.rows[0]);
+  const columns = keys.map((key) => first.columnName(key));
+  const generated = meta.generatedKey?.column;
+  if (id !== undefined && generated !== undefined && !columns.includes(generated)) {
+    const key = knexKeyFor(first, generated);
+    if (key === undefined) return undefined;
+    keys.push(key);
+    columns.push(generated);
+  }
+  if (keys.length === 0 || new Set(columns).size !== columns.length) return undefined;
+  return keys.map((key, i) => ({ key, id: columns[i] === generated, json: meta.jsonColumns.has(columns[i]) }));
 }
 
 /**
