@@ -83,30 +83,71 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
     return notBatchable('it has its own timeout, connection or driver options');
   }
 
-  const queryContext = builder.queryContext();
-  const client = builder.client;
-  const table = tableName(client, single.table, single.schema, queryContext);
-  if (!table) return notBatchable('its table name is not a plain [schema.]table');
+  const kind = insertKind(builder);
+  if (kind instanceof NotBatchable) return kind;
 
   const values = single.insert;
   if (typeof values === 'function' || isSqlFragment(values)) return notBatchable('it inserts from a subquery or raw');
   if (Array.isArray(values) ? values.some(hasSqlFragment) : hasSqlFragment(values as Row)) return notBatchable('a value is raw SQL or a subquery');
   const rows = Array.isArray(values) ? (copyRows ? values.map(copyRow) : (values as Row[])) : [copyRows ? copyRow(values as Row) : (values as Row)];
 
-  const returning = columnList(single.returning);
-  if (returning === undefined) return notBatchable('its returning() is raw');
-  const conflict = conflictClause(single);
-  if (conflict === undefined) return notBatchable('its onConflict() is raw or has no target for merge');
-
-  const tableLabel = single.schema ? `${String(single.schema)}.${single.table}` : single.table;
+  const { table, returning, conflict, queryContext } = kind;
+  const columns = ownColumnSet(builder.client, conflict, rows);
   return {
     table,
-    tableLabel,
+    tableLabel: kind.tableLabel,
     rows,
     returning,
     conflict,
     queryContext,
-    groupKey: groupKeyOf(table, returning, conflict, contextId(queryContext), ownColumnSet(client, conflict, rows)),
+    groupKey: columns === null ? kind.groupKey : groupKeyOf(table, returning, conflict, queryContext, columns),
+    columnName: kind.columnName,
+  };
+}
+
+/** What a spec takes from how the builder names its table, what it returns and its conflict clause: all but its rows. */
+type InsertKind = Omit<InsertSpec, 'rows'>;
+
+/**
+ * Kinds of plain inserts (no onConflict, no query context, returning one
+ * column or none), by knex config, table as written and returning: a loop
+ * reads the same few kinds thousands of times.
+ */
+const plainKinds = new WeakMap<object, Map<string, Map<string | undefined, InsertKind | NotBatchable>>>();
+
+function insertKind(builder: QueryBuilderInternals): InsertKind | NotBatchable {
+  const single = builder._single;
+  const plain = single.onConflict === undefined && builder.queryContext() === undefined
+    && (single.returning === undefined || typeof single.returning === 'string') && (single.schema === undefined || typeof single.schema === 'string');
+  if (!plain) return readKind(builder);
+  let byTable = plainKinds.get(builder.client.config);
+  if (!byTable) plainKinds.set(builder.client.config, (byTable = new Map()));
+  const written = single.schema === undefined ? (single.table as string) : `${single.schema}\u001f${single.table as string}`;
+  let byReturning = byTable.get(written);
+  if (!byReturning) byTable.set(written, (byReturning = new Map()));
+  const returning = single.returning as string | undefined;
+  let kind = byReturning.get(returning);
+  if (!kind) byReturning.set(returning, (kind = readKind(builder)));
+  return kind;
+}
+
+function readKind(builder: QueryBuilderInternals): InsertKind | NotBatchable {
+  const single = builder._single;
+  const queryContext = builder.queryContext();
+  const client = builder.client;
+  const table = tableName(client, single.table as string, single.schema, queryContext);
+  if (!table) return notBatchable('its table name is not a plain [schema.]table');
+  const returning = columnList(single.returning);
+  if (returning === undefined) return notBatchable('its returning() is raw');
+  const conflict = conflictClause(single);
+  if (conflict === undefined) return notBatchable('its onConflict() is raw or has no target for merge');
+  return {
+    table,
+    tableLabel: single.schema ? `${String(single.schema)}.${single.table as string}` : (single.table as string),
+    returning,
+    conflict,
+    queryContext,
+    groupKey: groupKeyOf(table, returning, conflict, queryContext, null),
     columnName: columnNamer(client, queryContext),
   };
 }
@@ -127,30 +168,9 @@ function hasSqlFragment(row: Row): boolean {
   return false;
 }
 
-/**
- * Group keys of plain inserts (no ON CONFLICT, no column set), by table and
- * returning list: one string per kind of insert rather than one per insert,
- * which the flush's grouping hashes once.
- */
-const plainGroupKeys = new WeakMap<TableName, Map<string | null, Map<readonly string[] | null, string>>>();
-
-function groupKeyOf(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, context: unknown, columns: string[] | null): string {
-  // a one-name returning list is shared (see columnList), so it can key the memo; other lists are the caller's arrays
-  const shared = returning === null || singleColumns.get(returning[0]) === returning;
-  if (conflict !== null || columns !== null || !shared || (typeof context !== 'string' && context !== null)) {
-    return writeGroupKey(table, returning, conflict, context, columns);
-  }
-  let byContext = plainGroupKeys.get(table);
-  if (!byContext) plainGroupKeys.set(table, (byContext = new Map()));
-  let keys = byContext.get(context);
-  if (!keys) byContext.set(context, (keys = new Map()));
-  let key = keys.get(returning);
-  if (key === undefined) keys.set(returning, (key = writeGroupKey(table, returning, null, context, null)));
-  return key;
-}
-
-function writeGroupKey(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, context: unknown, columns: string[] | null): string {
-  return JSON.stringify([table.schema, table.name, returning, conflict, context, columns]);
+/** Inserts with equal keys can share a statement: table, returning, conflict clause, query context (by identity) and, where it matters, column set agree. */
+function groupKeyOf(table: TableName, returning: readonly string[] | null, conflict: Conflict | null, queryContext: unknown, columns: string[] | null): string {
+  return JSON.stringify([table.schema, table.name, returning, conflict, contextId(queryContext), columns]);
 }
 
 /** TableName objects by namer and `schema.table` as written: one object per table, which the catalog's lookups memoise on. */
@@ -205,17 +225,9 @@ function ownColumnSet(client: KnexClient, conflict: Conflict | null, rows: reado
   return [...new Set(rows.flatMap((row) => Object.keys(row)))].sort();
 }
 
-/** One-name column lists, shared: `.returning('id')` on every insert of a loop. */
-const singleColumns = new Map<string, readonly string[]>();
-
 /** null when absent, undefined when not a list of plain column names. */
 function columnList(value: unknown): readonly string[] | null | undefined {
   if (value == null) return null;
-  if (typeof value === 'string') {
-    let list = singleColumns.get(value);
-    if (!list) singleColumns.set(value, (list = Object.freeze([value])));
-    return list;
-  }
   const list = Array.isArray(value) ? value : [value];
   return list.every((item) => typeof item === 'string') ? (list as string[]) : undefined;
 }
