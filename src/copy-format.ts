@@ -62,7 +62,7 @@ export function* copyText(rows: readonly (readonly Row[])[], ids: readonly (read
   for (let i = 0; i < rows.length; i++) {
     for (let j = 0; j < rows[i].length; j++) {
       for (let c = 0; c <= last; c++) {
-        const text = field(prepare(valueOf(rows[i][j], ids[i][j], columns[c])));
+        const text = field(valueOf(rows[i][j], ids[i][j], columns[c]), prepare);
         parts.push(text, c < last ? '\t' : '\n');
         length += text.length + 1;
       }
@@ -86,8 +86,15 @@ function valueOf(row: Row, id: unknown, { key, id: isKey, json }: CopyColumn): u
   return json && Array.isArray(value) ? JSON.stringify(value) : value;
 }
 
-function field(value: string | Buffer | null): string {
-  if (value === null) return '\\N';
-  const text = String(value);
-  return SPECIAL.test(text) ? text.replace(SPECIAL_ALL, (char) => ESCAPES[char]) : text;
+/**
+ * A value as a COPY field: the text pg's prepareValue makes of it, escaped.
+ * Numbers and strings skip prepareValue, which returns them as toString()
+ * and as they are; a number's text has nothing to escape.
+ */
+function field(value: unknown, prepare: PrepareValue): string {
+  if (typeof value === 'number') return String(value);
+  const text = typeof value === 'string' ? value : prepare(value);
+  if (text === null) return '\\N';
+  const plain = String(text);
+  return SPECIAL.test(plain) ? plain.replace(SPECIAL_ALL, (char) => ESCAPES[char]) : plain;
 }
