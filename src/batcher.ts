@@ -52,7 +52,7 @@ import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError, type TypeParserOf } from './id-allocator';
 import { type IdAwait, IdAssignment } from './id-assignment';
-import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readInsert } from './insert-spec';
+import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readInsert, type TableName } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
 import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
@@ -160,8 +160,8 @@ export class Batcher {
    * rows are copied now, since knex would compile them now: code that
    * reuses a row object after the await must not change what was queued.
    */
-  claim(builder: QueryBuilderInternals, runInKnex: () => Promise<unknown>): Promise<unknown> {
-    if (this.ended) return runInKnex(); // knex runs it, or reports the finished transaction
+  claim(builder: QueryBuilderInternals, knex: { runInKnex(): Promise<unknown> }): Promise<unknown> {
+    if (this.ended) return knex.runInKnex(); // knex runs it, or reports the finished transaction
     if (this.failure) return Promise.reject(this.failure);
     try {
       let insert = queuedInsertOf(builder);
@@ -461,9 +461,9 @@ export class Batcher {
 
   /** Loads what the catalog lacks for the tables of the batchable ones among `inserts`. */
   private async loadCatalog(inserts: readonly QueuedInsert[]): Promise<void> {
-    const tables = [];
-    for (const { spec } of inserts) if (spec) tables.push(spec.table);
-    await this.catalog.load(tables, this.query);
+    const tables = new Set<TableName>(); // readInsert shares TableName objects: one per table
+    for (const { spec } of inserts) if (spec) tables.add(spec.table);
+    await this.catalog.load([...tables], this.query);
   }
 
   private query = (sql: string, bindings: readonly unknown[]) => {

@@ -64,7 +64,9 @@ export class IdAssignment {
   /** What the await resolves to: its rows' ids, under the key column's name, as knex would return them. */
   answer(insert: QueuedInsert, spec: InsertSpec, client: KnexClient): unknown {
     const column = returnedColumn(spec, spec.returning![0])!;
-    return client.postProcessResponse(insert.ids.map((id) => ({ [column]: id })), spec.queryContext);
+    const rows = new Array<Row>(insert.ids.length);
+    for (let i = 0; i < rows.length; i++) rows[i] = { [column]: insert.ids[i] };
+    return client.postProcessResponse(rows, spec.queryContext);
   }
 
   /**
@@ -123,10 +125,7 @@ export class IdAssignment {
     if (this.pools.available(meta) < count) return false;
     const ids = this.pools.take(meta, count);
     let next = 0;
-    for (let i = list.head; i <= last; i++) {
-      const pending = list.inserts[i];
-      eachIdlessRow(pending, meta, (index) => pending.setId(index, ids[next++]));
-    }
+    for (let i = list.head; i <= last; i++) next = giveIds(list.inserts[i], meta, ids, next);
     list.head = last + 1;
     return true;
   }
@@ -287,16 +286,33 @@ const NONE: readonly IdlessRow[] = [];
  * sequence and can be named in knex terms; returns how many there are.
  */
 function eachIdlessRow(insert: QueuedInsert, meta: TableMeta | undefined, each?: (index: number) => void): number {
-  const { spec } = insert;
-  const key = meta?.generatedKey?.column;
-  if (!spec || key === undefined || knexKeyFor(spec, key) === undefined) return 0;
+  const key = idKeyOf(insert, meta);
+  if (key === undefined) return 0;
   let count = 0;
-  for (let index = 0; index < spec.rows.length; index++) {
-    if (insert.ids[index] !== undefined || hasValue(spec, spec.rows[index], key)) continue;
+  for (let index = 0; index < insert.spec!.rows.length; index++) {
+    if (!needsId(insert, index, key)) continue;
     each?.(index);
     count++;
   }
   return count;
+}
+
+/** Gives `insert`'s id-less rows (see eachIdlessRow) `ids` from `next` on, in order; returns where the next insert's start. */
+function giveIds(insert: QueuedInsert, meta: TableMeta, ids: readonly unknown[], next: number): number {
+  const key = idKeyOf(insert, meta);
+  if (key === undefined) return next;
+  for (let index = 0; index < insert.spec!.rows.length; index++) if (needsId(insert, index, key)) insert.setId(index, ids[next++]);
+  return next;
+}
+
+/** The key column whose ids `insert`'s rows may get: its table's, if that comes from a sequence and knex can name it for the insert. */
+function idKeyOf({ spec }: QueuedInsert, meta: TableMeta | undefined): string | undefined {
+  const key = meta?.generatedKey?.column;
+  return spec && key !== undefined && knexKeyFor(spec, key) !== undefined ? key : undefined;
+}
+
+function needsId(insert: QueuedInsert, index: number, key: string): boolean {
+  return insert.ids[index] === undefined && !hasValue(insert.spec!, insert.spec!.rows[index], key);
 }
 
 /** Whether the row gives `column` (a database name) a value. */

@@ -42,25 +42,28 @@ export class NotBatchable {
  */
 export function checkInsertValues(values: unknown, origin: Origin): void {
   if (typeof values === 'function' || isSqlFragment(values)) return; // insert ... select: runs in place
-  const refuse = (what: string) => {
-    throw new BatchInsertError(`knex-batch-inserts: cannot queue this insert: ${what}`, { origin });
-  };
-  if (values == null) refuse(`it has no values (got ${values})`);
-  const rows = Array.isArray(values) ? values : [values];
-  if (rows.length === 0) refuse('it inserts an empty array');
-  const where = (index: number) => (Array.isArray(values) ? `row ${index}` : 'the row');
-  for (let index = 0; index < rows.length; index++) {
-    const row: unknown = rows[index];
+  if (values == null) refuse(origin, `it has no values (got ${values})`);
+  const many = Array.isArray(values);
+  if (many && values.length === 0) refuse(origin, 'it inserts an empty array');
+  const count = many ? values.length : 1;
+  for (let index = 0; index < count; index++) {
+    const row: unknown = many ? values[index] : values;
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      refuse(`${where(index)} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
+      refuse(origin, `${rowLabel(many, index)} is ${Array.isArray(row) ? 'an array' : String(row)}, not an object`);
     }
     for (const column in row as Row) {
       const value = (row as Row)[column];
       if (typeof value === 'function' || typeof value === 'symbol') {
-        refuse(`${where(index)} has a ${typeof value} as the value of column "${column}"`);
+        refuse(origin, `${rowLabel(many, index)} has a ${typeof value} as the value of column "${column}"`);
       }
     }
   }
+}
+
+const rowLabel = (many: boolean, index: number): string => (many ? `row ${index}` : 'the row');
+
+function refuse(origin: Origin, what: string): never {
+  throw new BatchInsertError(`knex-batch-inserts: cannot queue this insert: ${what}`, { origin });
 }
 
 /**
@@ -208,7 +211,8 @@ export function columnValue(spec: InsertSpec, row: Row, column: string): unknown
  */
 export function returnedColumn(spec: InsertSpec, entry: string): string | undefined {
   if (/\sas\s/i.test(entry)) return undefined;
-  const name = entry.slice(entry.lastIndexOf('.') + 1);
+  const dot = entry.lastIndexOf('.');
+  const name = dot === -1 ? entry : entry.slice(dot + 1);
   return name === '*' ? '*' : spec.columnName(name);
 }
 

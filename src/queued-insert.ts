@@ -90,7 +90,9 @@ export class QueuedInsert {
   succeed(outcome: InsertOutcome): void {
     this.state = 'done';
     this.outcome = outcome;
-    for (const waiter of this.takeWaiters()) {
+    const waiters = this.takeWaiters();
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i];
       try {
         waiter.resolve(waiter.shape(outcome));
       } catch (error) {

@@ -69,7 +69,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   };
   client.runner = function (this: KnexClient, builder: unknown): Runner {
     const statement = builder as QueryBuilderInternals;
-    if (statement._method === 'insert') return new InsertRunner(batcher, statement, () => runner.call(this, builder));
+    if (statement._method === 'insert') return new InsertRunner(batcher, this, statement, runner);
     if (mayTakeSequenceValues(builder)) batcher.forgetIds();
     return runner.call(this, builder);
   };
@@ -94,12 +94,18 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
 class InsertRunner implements Runner {
   constructor(
     private readonly batcher: Batcher,
+    private readonly client: KnexClient,
     private readonly builder: QueryBuilderInternals,
-    private readonly knexRunner: () => Runner,
+    private readonly makeKnexRunner: KnexClient['runner'],
   ) {}
 
   run(): Promise<unknown> {
-    return this.batcher.claim(this.builder, () => this.knexRunner().run());
+    return this.batcher.claim(this.builder, this);
+  }
+
+  /** Runs the insert as knex would (see Batcher.claim). */
+  runInKnex(): Promise<unknown> {
+    return this.knexRunner().run();
   }
 
   stream(...args: unknown[]): unknown {
@@ -108,6 +114,10 @@ class InsertRunner implements Runner {
 
   pipe(...args: unknown[]): unknown {
     return this.knexRunner().pipe(...args);
+  }
+
+  private knexRunner(): Runner {
+    return this.makeKnexRunner.call(this.client, this.builder);
   }
 }
 
