@@ -27,14 +27,19 @@
 // When the queue holds maxQueuedRows rows, it goes to a flush that runs in the
 // background (`makeRoom`, the one path for a full queue: the await that filled
 // it calls it, and so does the end-of-tick job, for inserts never awaited). The
-// await resolves once that flush is next in line, so the server writes one
-// batch while the code queues the next; if a flush is still under way, the
-// await waits for it to end first.
+// await resolves once that flush has taken the queue, so the code queues the
+// next batch while the server writes this one. A flush whose last statements
+// are COPY lets the next task start once they are on the connection: the next
+// full queue goes right behind it, and the server moves from one batch to the
+// next without waiting a round trip. Two flushes at most are on their way; a
+// third full queue waits for the first of them to be answered.
 //
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
-// and before COMMIT (`finish`). All database work of a transaction runs one
-// task at a time through `exclusive`, in the order it was asked for.
+// and before COMMIT (`finish`), which also wait for the flushes on their way.
+// All database work of a transaction runs one task at a time through
+// `exclusive`, in the order it was asked for; pg answers what was sent in the
+// order it was sent.
 //
 // A flush takes the queue (or its part before a statement that asked for the
 // connection), drops inserts that were only compiled, runs inserts that cannot
@@ -67,8 +72,14 @@ export interface TransactionAccess {
   client: KnexClient;
   /** Runs SQL as knex runs its own statements (events, debug output), with the pg error's own message on failure. */
   query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
-  /** Runs `COPY ... FROM STDIN` commands in one round trip (copy-batch.ts), each announced to knex's `query` listeners like any statement. */
-  copy(commands: readonly CopyCommand[]): Promise<CopyBatchResult>;
+  /**
+   * Runs `COPY ... FROM STDIN` commands in one round trip (copy-batch.ts),
+   * each announced to knex's `query` listeners like any statement; `sent` is
+   * called once they are on the connection. While the connection is still
+   * answering earlier statements that are all on the wire, they are sent
+   * right behind them rather than after their answers.
+   */
+  copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
   runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
   /** The parser pg applies to text values of a type on this connection. */
@@ -102,6 +113,8 @@ export class Batcher {
   private idWaiters: IdWaiter[] = [];
   private tickScheduled = false;
   private work: Promise<unknown> = Promise.resolve();
+  /** Tasks of `exclusive` not finished yet, released or not, in order. */
+  private readonly unanswered: Promise<void>[] = [];
   /** Set while an await of a full queue waits for room (see makeRoom). */
   private room: Promise<void> | undefined;
   private failure: unknown;
@@ -221,7 +234,11 @@ export class Batcher {
   /** Flushes everything queued so far (the parent transaction's queue first). */
   async flush(): Promise<FlushStats> {
     await this.parent?.settle();
-    return this.exclusive(() => this.flushQueue());
+    const earlier = [...this.unanswered];
+    const stats = await this.exclusive(() => this.flushQueue());
+    await Promise.all(earlier);
+    if (this.failure) throw this.failure;
+    return stats;
   }
 
   /**
@@ -232,9 +249,12 @@ export class Batcher {
   async settle(): Promise<void> {
     const last = this.queue[this.queue.length - 1];
     await this.parent?.settle();
+    const earlier = [...this.unanswered]; // a background flush may be answered after the next task started
     await this.exclusive(async () => {
       if (last !== undefined && this.queue.includes(last)) await this.flushQueue(last);
     });
+    await Promise.all(earlier);
+    if (this.failure) throw this.failure;
   }
 
   /**
@@ -279,9 +299,8 @@ export class Batcher {
 
   /**
    * An answer known now. While the queue holds fewer than maxQueuedRows rows
-   * the await resolves at once; once it holds that many, the await waits for
-   * the flush under way, if any, and resolves when the flush that takes the
-   * queue is next (`makeRoom`).
+   * the await resolves at once; once it holds that many, it resolves when a
+   * flush has taken the queue (`makeRoom`).
    */
   private afterRoom(answer: unknown): Promise<unknown> {
     if (this.queuedRows < this.options.maxQueuedRows) return Promise.resolve(answer);
@@ -290,26 +309,38 @@ export class Batcher {
 
   /**
    * The server writes one flush while the code queues the next rows: a full
-   * queue goes to a flush that runs in the background, and only the next
-   * full queue waits, for that flush to end. The flush goes out within a few
-   * promise jobs, before the code queues on, and when it is all COPY its
-   * pieces leave as they are built (copy-batch.ts), so the server works on
-   * it even if the code never yields to the event loop. At most about twice
-   * maxQueuedRows rows are held. Its failure fails the next await, statement
-   * or COMMIT, as any flush's does. A flush that finds the queue taken by
-   * another (an await that needed one, a statement) when its turn comes
-   * does nothing: half a batch is not worth a round trip.
+   * queue goes to a flush that runs in the background. The flush goes out
+   * within a few promise jobs, before the code queues on, and when it is all
+   * COPY its pieces leave as they are built (copy-batch.ts), so the server
+   * works on it even if the code never yields to the event loop; once they
+   * are sent, the next flush may follow (see the header). With two flushes
+   * on their way, a full queue waits for the first to be answered: at most
+   * about three times maxQueuedRows rows are held. A failure fails the next
+   * await, statement or COMMIT, as any flush's does. A flush that finds the
+   * queue taken by another (an await that needed one, a statement) when its
+   * turn comes does nothing: half a batch is not worth a round trip.
    */
   private makeRoom(): Promise<void> {
     return (this.room ??= new Promise<void>((resolve, reject) => {
-      this.exclusive(async () => {
+      const earlier = [...this.unanswered];
+      this.exclusive(async (release) => {
+        await this.atMostOneOf(earlier); // one flush on its way besides this one
         this.room = undefined;
         if (this.queuedRows < this.options.maxQueuedRows) return resolve(); // taken meanwhile
-        const flushing = this.flushQueue(); // takes the queue before it first awaits
+        const flushing = this.flushQueue(undefined, release); // takes the queue before it first awaits
         resolve();
         await flushing;
       }).catch(reject); // after resolve(), the failure reaches the next await instead
     }));
+  }
+
+  /** Waits until at most one of these tasks of `exclusive` is unfinished. */
+  private async atMostOneOf(tasks: readonly Promise<void>[]): Promise<void> {
+    let unfinished = tasks.filter((task) => this.unanswered.includes(task));
+    while (unfinished.length > 1) {
+      await unfinished[0];
+      unfinished = tasks.filter((task) => this.unanswered.includes(task));
+    }
   }
 
   /**
@@ -472,14 +503,14 @@ export class Batcher {
     return this.tx.query(sql, bindings);
   };
 
-  private copy(commands: readonly CopyCommand[]): Promise<CopyBatchResult> {
+  private copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult> {
     if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
     this.roundTrips++;
-    return this.tx.copy(commands);
+    return this.tx.copy(commands, sent);
   }
 
   /** Writes the queue, or its part up to and including `upTo`. */
-  private async flushQueue(upTo?: QueuedInsert): Promise<FlushStats> {
+  private async flushQueue(upTo?: QueuedInsert, release?: () => void): Promise<FlushStats> {
     const started = performance.now();
     const roundTripsBefore = this.roundTrips;
     const stats: FlushStats = { groups: 0, rows: 0, statements: 0, roundTrips: 0, ms: 0 };
@@ -497,15 +528,21 @@ export class Batcher {
       }
       const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
-      for (const segment of segments) {
+      let sent = false;
+      const lastSent = () => {
+        sent = true;
+        stats.roundTrips = this.roundTrips - roundTripsBefore;
+        release?.();
+      };
+      for (const [i, segment] of segments.entries()) {
         if (segment instanceof QueuedInsert) {
           await this.runInPlace(segment);
           stats.statements++;
         } else {
-          await this.writeGroups(segment, stats);
+          await this.writeGroups(segment, stats, i === segments.length - 1 ? lastSent : undefined);
         }
       }
-      stats.roundTrips = this.roundTrips - roundTripsBefore;
+      if (!sent) stats.roundTrips = this.roundTrips - roundTripsBefore;
       stats.ms = performance.now() - started;
       if (stats.statements > 0) {
         log('flush: %o', stats);
@@ -563,13 +600,14 @@ export class Batcher {
    * Writes the groups' statements in order; consecutive COPYs go together in
    * one round trip. The inserts get their answers once every group is written.
    */
-  private async writeGroups(groups: readonly Group<FlushItem>[], stats: FlushStats): Promise<void> {
+  private async writeGroups(groups: readonly Group<FlushItem>[], stats: FlushStats, lastSent?: () => void): Promise<void> {
     const statements = groups.flatMap((group) => writeStatements(group, this.templateFor(group), this.tx.client));
     for (let i = 0; i < statements.length; ) {
       let end = i + 1;
       if (statements[i].copyData) while (end < statements.length && statements[end].copyData) end++;
       const run = statements.slice(i, end);
-      const results = run[0].copyData ? await this.copyStatements(run) : [await this.runStatement(run[0])];
+      const sent = end === statements.length ? lastSent : undefined;
+      const results = run[0].copyData ? await this.copyStatements(run, sent) : [await this.runStatement(run[0])];
       run.forEach((statement, k) => {
         distributeResult(statement, results[k].rows, results[k].rowCount);
         stats.rows += results[k].rowCount ?? 0;
@@ -603,8 +641,9 @@ export class Batcher {
     }
   }
 
-  private async copyStatements(statements: readonly Statement[]): Promise<StatementResult[]> {
-    const { rowCounts, error } = await this.copy(statements.map(({ sql, copyData }) => ({ sql, data: copyData!() })));
+  /** Runs consecutive COPY statements in one round trip; `sent` is called once they are on the connection. */
+  private async copyStatements(statements: readonly Statement[], sent?: () => void): Promise<StatementResult[]> {
+    const { rowCounts, error } = await this.copy(statements.map(({ sql, copyData }) => ({ sql, data: copyData!() })), sent);
     if (error !== undefined) throw this.statementFailed(error, statements[rowCounts.length] ?? statements[statements.length - 1]);
     if (rowCounts.length !== statements.length) throw new Error(`knex-batch-inserts: ${statements.length} COPY commands answered ${rowCounts.length} times`);
     return rowCounts.map((rowCount) => ({ rows: [], rowCount }));
@@ -641,13 +680,23 @@ export class Batcher {
     return failure;
   }
 
-  /** Runs database work one task at a time, in order; nothing runs after a failure or the end. */
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs database work one task at a time, in order; nothing runs after a
+   * failure or the end. A task may call `release` once what it sends is on
+   * the connection: the next task starts then, and pg answers their
+   * statements in the order they were sent.
+   */
+  private exclusive<T>(task: (release: () => void) => Promise<T>): Promise<T> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     const run = this.work.then(() => {
       if (this.failure) throw this.failure;
-      return task();
+      return task(release);
     });
-    this.work = run.catch(() => undefined);
+    this.work = Promise.race([run, released]).catch(() => undefined);
+    const answered = run.then(noop, noop);
+    this.unanswered.push(answered);
+    void answered.then(() => this.unanswered.splice(this.unanswered.indexOf(answered), 1));
     return run;
   }
 }
@@ -657,3 +706,5 @@ function insertResult(client: KnexClient, rowCount: number): unknown {
   const Result = client.driver.Result as unknown as (new () => object) | undefined;
   return Object.assign(typeof Result === 'function' ? new Result() : { rows: [], fields: [] }, { command: 'INSERT', rowCount, oid: 0 });
 }
+
+function noop(): void {}

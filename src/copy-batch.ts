@@ -47,7 +47,17 @@ export class CopyBatch {
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
 
+  /** Written to the connection: by `submit`, which then does nothing when pg calls it in turn. */
+  sent = false;
+
+  /**
+   * Writes the batch. pg calls it when the connection is free; the batcher
+   * may call it earlier, right behind statements already on the wire (see
+   * transaction-hooks.ts), and pg's own call then does nothing.
+   */
   submit(connection: WireConnection): void {
+    if (this.sent) return;
+    this.sent = true;
     // Corked, the short messages (Query, CopyDone) leave in one write with the
     // data next to them. Uncorked after each piece, the piece leaves at once:
     // the server parses it while the next one is built.

@@ -18,9 +18,10 @@ export interface FlushStats {
 export interface BatchOptions {
   /**
    * Flush once this many rows are queued, in the background: the await of the
-   * insert that fills the queue waits only for the flush before it, if that
-   * one is still being written. At most about twice this many rows are held.
-   * Default 10,000.
+   * insert that fills the queue goes on once the flush has taken it. Two
+   * flushes at most are on their way, the second sent right behind the first;
+   * a third full queue waits for the first to be answered. At most about three
+   * times this many rows are held. Default 10,000.
    */
   maxQueuedRows?: number;
   /**

@@ -44,11 +44,15 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
         throw error;
       }
     },
-    async copy(commands) {
+    async copy(commands, sent) {
       const conn = await connection();
       for (const { sql } of commands) client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
       const batch = new CopyBatch(commands);
+      // pg sends a query once the one before is answered; if everything before is on the wire already, this
+      // batch goes right behind it, so the server need not wait a round trip for it (pg answers it in turn)
+      if (sendsNothingUnsent(conn)) batch.submit(conn.connection!);
       conn.query(batch as never);
+      sent?.();
       return batch.done;
     },
     async runInPlace(builder) {
@@ -119,6 +123,17 @@ class InsertRunner implements Runner {
   private knexRunner(): Runner {
     return this.makeKnexRunner.call(this.client, this.builder);
   }
+}
+
+/**
+ * Whether pg is busy answering queries that are all written already (our
+ * COPY batches, or one query it submitted): anything written now reaches
+ * the server after them, and its answers come after theirs. False when pg is
+ * idle (it submits at once) or holds a query it has not written yet.
+ */
+function sendsNothingUnsent(conn: Connection): boolean {
+  const queue = conn._queryQueue;
+  return conn.readyForQuery === false && conn.pipeline !== true && Array.isArray(queue) && queue.every((query) => query instanceof CopyBatch && query.sent);
 }
 
 /** knex query-builder methods that, without raw SQL in them, cannot move a sequence. */

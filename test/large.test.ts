@@ -108,3 +108,60 @@ describe('COPY of several tables in one round trip', () => {
     expect((await knex.raw('select count(*)::int as c from cp_children')).rows).to.deep.equal([{ c: 1200 }]);
   });
 });
+
+describe('a full queue goes out while the flush before it is still being answered', () => {
+  let knex: Knex;
+  let other: Knex;
+
+  before(async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // no COPY FROM STDIN, and one backend for every connection
+    knex = newKnex({ pool: { min: 0, max: 1 } }); // one connection: what follows a failed flush runs on it
+    other = newKnex();
+    await knex.raw('create table pl_rows (id int primary key, v text not null)');
+  });
+  beforeEach(() => knex.raw('truncate pl_rows'));
+
+  const rows = (from: number) => Array.from({ length: 1000 }, (_, i) => ({ id: from + i, v: `v${from + i}` }));
+
+  /**
+   * Another transaction inserts id 1500 and keeps it uncommitted, so the
+   * flush carrying rows 1000-1999 waits for it on the server. Three full
+   * queues of 1,000 rows are queued; the test waits until the third flush's
+   * COPY has been handed to the connection, then ends the other transaction.
+   */
+  async function loadPastBlockedFlush(end: 'commit' | 'rollback') {
+    const blocker = await other.transaction();
+    await blocker('pl_rows').insert({ id: 1500, v: 'other' });
+    const copies: string[] = [];
+    const onQuery = ({ sql }: { sql: string }) => void (sql.startsWith('copy') && copies.push(sql));
+    knex.on('query', onQuery);
+    try {
+      const loading = batchTransaction(knex, async (trx) => {
+        for (const from of [0, 1000, 2000]) await trx('pl_rows').insert(rows(from));
+      }, { maxQueuedRows: 1000 }).catch((e) => e);
+      for (let waited = 0; copies.length < 3 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(copies).to.have.length(3); // sent while the second flush cannot be answered
+      await blocker[end]();
+      return await loading;
+    } finally {
+      knex.removeListener('query', onQuery);
+      await blocker.rollback().catch(() => undefined);
+    }
+  }
+
+  it('the rows of every flush are written, in order, once the server gets to them', async () => {
+    expect(await loadPastBlockedFlush('rollback')).to.equal(undefined);
+    expect((await knex.raw('select count(*)::int as n, min(id) as lo, max(id) as hi from pl_rows')).rows).to.deep.equal([{ n: 3000, lo: 0, hi: 2999 }]);
+  });
+
+  it('a flush that fails with flushes sent behind it: its own error, nothing written, the connection carries on', async () => {
+    const error = await loadPastBlockedFlush('commit');
+    expect(error).to.be.instanceOf(BatchInsertError);
+    expect(error).to.include({ code: '23505', constraint: 'pl_rows_pkey', table: 'pl_rows' });
+    expect(error.detail).to.equal('Key (id)=(1500) already exists.');
+    expect((await knex.raw('select count(*)::int as n from pl_rows')).rows).to.deep.equal([{ n: 1 }]); // the other transaction's row
+    await knex.raw('truncate pl_rows');
+    await batchTransaction(knex, (trx) => trx('pl_rows').insert(rows(0)));
+    expect((await knex.raw('select count(*)::int as n from pl_rows')).rows).to.deep.equal([{ n: 1000 }]);
+  });
+});
