@@ -20,6 +20,11 @@
 // forwards the server's messages to the `handle...` methods.
 import type { WireConnection } from './knex-internals';
 
+/** pg's Client, as far as handing it a batch goes. */
+export interface QueryClient {
+  query(batch: CopyBatch): unknown;
+}
+
 export interface CopyCommand {
   sql: string;
   /** The rows in COPY's text format, in pieces. */
@@ -47,14 +52,26 @@ export class CopyBatch {
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
 
-  /** Written to the connection: by `submit`, which then does nothing when pg calls it in turn. */
+  /** Written to the connection: by `submit`, or by `sendAfter`, in which case pg's call to `submit` does nothing. */
   sent = false;
+  /** Answered, or failed. */
+  finished = false;
+  /** A batch written behind this one, which pg is handed when this one is answered (see sendAfter). */
+  private follower: { batch: CopyBatch; client: QueryClient } | undefined;
 
   /**
-   * Writes the batch. pg calls it when the connection is free; the batcher
-   * may call it earlier, right behind statements already on the wire (see
-   * transaction-hooks.ts), and pg's own call then does nothing.
+   * Writes this batch now, right behind `before`, which the server is still
+   * answering: the server goes on to it without waiting a round trip. pg
+   * sends one query at a time and warns against queueing a second, so it is
+   * given this batch only once `before` is answered, from pg's own message
+   * handling, before any later message is read: pg then routes this batch's
+   * answers to it, in turn.
    */
+  sendAfter(before: CopyBatch, client: QueryClient, connection: WireConnection): void {
+    this.submit(connection);
+    before.follower = { batch: this, client };
+  }
+
   submit(connection: WireConnection): void {
     if (this.sent) return;
     this.sent = true;
@@ -86,14 +103,27 @@ export class CopyBatch {
     this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
   }
 
-  /** pg calls this instead of handleReadyForQuery when the server reports an error (or the connection fails). */
+  /**
+   * pg calls this instead of handleReadyForQuery when the server reports an
+   * error (or the connection fails). pg sends ReadyForQuery's turn to the
+   * next query it holds, so a batch written behind this one is handed over now.
+   */
   handleError(error: unknown): void {
     this.error ??= error;
-    this.finish({ rowCounts: this.rowCounts, error: this.error });
+    this.end({ rowCounts: this.rowCounts, error: this.error });
   }
 
   handleReadyForQuery(): void {
-    this.finish({ rowCounts: this.rowCounts });
+    this.end({ rowCounts: this.rowCounts });
+  }
+
+  private end(result: CopyBatchResult): void {
+    if (this.finished) return;
+    this.finished = true;
+    const follower = this.follower;
+    this.follower = undefined;
+    follower?.client.query(follower.batch);
+    this.finish(result);
   }
 
   // Messages a COPY FROM never gets; pg would call them on any query object.

@@ -6,20 +6,8 @@ import type * as pg from 'pg';
 
 export type Row = Record<string, unknown>;
 
-/**
- * A pg client as knex hands it out: the connection a transaction runs on,
- * with the parts of pg's Client that copy-batch.ts relies on (pg 8): its
- * protocol writer, whether it is waiting for an answer, and the queries it
- * has not submitted yet.
- */
-export type Connection = pg.Client & {
-  __knexUid?: string;
-  __knexTxId?: string;
-  connection?: WireConnection;
-  readyForQuery?: boolean;
-  pipeline?: boolean;
-  _queryQueue?: unknown[];
-};
+/** A pg client as knex hands it out: the connection a transaction runs on, with its protocol writer (see copy-batch.ts). */
+export type Connection = pg.Client & { __knexUid?: string; __knexTxId?: string; connection?: WireConnection };
 
 /**
  * pg's protocol writer under a Client (`client.connection`, not in pg's

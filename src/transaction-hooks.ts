@@ -31,10 +31,16 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   const client = trx.client;
   const { acquireConnection, runner, query, _query } = client;
   const connection = (): Promise<Connection> => acquireConnection.call(client);
+  /** The last COPY batch sent, until it is answered: other statements wait for it (see copy). */
+  let lastBatch: CopyBatch | undefined;
+  const answered = async (): Promise<void> => {
+    while (lastBatch && !lastBatch.finished) await lastBatch.done;
+  };
 
   const access: TransactionAccess = {
     client,
     async query(sql, bindings) {
+      await answered();
       try {
         const { response } = await query.call(client, await connection(), { sql, bindings });
         return response!;
@@ -48,14 +54,16 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
       const conn = await connection();
       for (const { sql } of commands) client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
       const batch = new CopyBatch(commands);
-      // pg sends a query once the one before is answered; if everything before is on the wire already, this
-      // batch goes right behind it, so the server need not wait a round trip for it (pg answers it in turn)
-      if (sendsNothingUnsent(conn)) batch.submit(conn.connection!);
-      conn.query(batch as never);
+      // behind a batch still being answered, this one goes out at once and reaches pg when that one is answered
+      const before = lastBatch?.sent && !lastBatch.finished ? lastBatch : undefined;
+      lastBatch = batch;
+      if (before) batch.sendAfter(before, conn as never, conn.connection!);
+      else conn.query(batch as never);
       sent?.();
       return batch.done;
     },
     async runInPlace(builder) {
+      await answered();
       const inPlace = runner.call(client, builder);
       inPlace.connection = await connection(); // a runner with a connection does not ask for one
       return inPlace.run();
@@ -123,17 +131,6 @@ class InsertRunner implements Runner {
   private knexRunner(): Runner {
     return this.makeKnexRunner.call(this.client, this.builder);
   }
-}
-
-/**
- * Whether pg is busy answering queries that are all written already (our
- * COPY batches, or one query it submitted): anything written now reaches
- * the server after them, and its answers come after theirs. False when pg is
- * idle (it submits at once) or holds a query it has not written yet.
- */
-function sendsNothingUnsent(conn: Connection): boolean {
-  const queue = conn._queryQueue;
-  return conn.readyForQuery === false && conn.pipeline !== true && Array.isArray(queue) && queue.every((query) => query instanceof CopyBatch && query.sent);
 }
 
 /** knex query-builder methods that, without raw SQL in them, cannot move a sequence. */
