@@ -1,0 +1,113 @@
+// npm run bench:profile -- [--rows N]
+//
+// Where knex-batch-inserts spends a large transaction: the benchmark's loop
+// (bench/contenders/one-by-one.ts) inside batchTransaction, on a direct
+// connection, after warm-up transactions. Prints, for one transaction of N
+// parents and N children:
+//   - its time, and how much of it the event loop sat idle (waiting for the server);
+//   - CPU samples by source file, from V8's sampling profiler (1 sample per 200 µs);
+//   - bytes allocated per parent and child, for the library and for the COPY floor:
+//     heapUsed after minus before, in a process whose young generation is large enough
+//     (--max-semi-space-size, set by the npm script) that no collection runs in between.
+import { Session } from 'node:inspector/promises';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { copy } from './contenders/copy';
+import type { Contender } from './contenders/contender';
+import { knexBatchInserts } from './contenders/knex-batch-inserts';
+import { openDatabase } from './database';
+import { buildWorkload, createTables, truncateTables } from './workload';
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+  samples: number[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' } } });
+  const n = Number(values.rows);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--rows must be a positive whole number, got ${values.rows}`);
+  if (!globalThis.gc) throw new Error('run with node --expose-gc (npm run bench:profile does)');
+  const db = await openDatabase('kbi_profile');
+  try {
+    await createTables(db.admin, db.schema);
+    const session = await knexBatchInserts.open({ url: db.urlFor(), schema: db.schema });
+    try {
+      for (let i = 0; i < 5; i++) await timed(db, () => session.prepare(buildWorkload(1000))()); // warm-up, as the benchmark does
+      await truncateTables(db.admin, db.schema);
+      const run = session.prepare(buildWorkload(n));
+      globalThis.gc();
+      const { ms, idleMs, profile } = await profiled(run);
+      console.log(`${n.toLocaleString('en-US')} parents + ${n.toLocaleString('en-US')} children: ${ms.toFixed(0)} ms, event loop idle ${idleMs.toFixed(0)} ms\n`);
+      console.log('CPU samples by file (idle: waiting for the server; program: V8 and Node internals):\n');
+      for (const [file, share] of samplesByFile(profile).slice(0, 15)) console.log(`  ${(100 * share).toFixed(1).padStart(5)}%  ${file}`);
+    } finally {
+      await session.close();
+    }
+    console.log('\nBytes allocated per parent and child (1,000 of each; median of 7 transactions after 5 warm-up ones):\n');
+    for (const contender of [knexBatchInserts, copy]) console.log(`  ${contender.name.padEnd(20)} ${await allocatedPerPair(db, contender)}`);
+  } finally {
+    await db.close();
+  }
+}
+
+async function timed(db: Awaited<ReturnType<typeof openDatabase>>, transaction: () => Promise<void>): Promise<void> {
+  await truncateTables(db.admin, db.schema);
+  await transaction();
+}
+
+async function profiled(run: () => Promise<void>): Promise<{ ms: number; idleMs: number; profile: CpuProfile }> {
+  const inspector = new Session();
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+  await inspector.post('Profiler.start');
+  const loop = performance.eventLoopUtilization();
+  const started = performance.now();
+  await run();
+  const ms = performance.now() - started;
+  const idleMs = performance.eventLoopUtilization(loop).idle;
+  const { profile } = (await inspector.post('Profiler.stop')) as unknown as { profile: CpuProfile };
+  inspector.disconnect();
+  return { ms, idleMs, profile };
+}
+
+/** Share of samples per source file (the library's dist/ files by name, packages by package), largest first. */
+function samplesByFile(profile: CpuProfile): [string, number][] {
+  const fileOf = new Map(profile.nodes.map((node) => [node.id, fileName(node.callFrame)]));
+  const counts = new Map<string, number>();
+  for (const id of profile.samples) counts.set(fileOf.get(id)!, (counts.get(fileOf.get(id)!) ?? 0) + 1);
+  return [...counts].map(([file, count]): [string, number] => [file, count / profile.samples.length]).sort((a, b) => b[1] - a[1]);
+}
+
+function fileName({ functionName, url }: { functionName: string; url: string }): string {
+  if (url === '') return `(${functionName.replace(/[()]/g, '') || 'native'})`;
+  const parts = url.replace(/^file:\/\//, '').split(path.sep);
+  const modules = parts.lastIndexOf('node_modules');
+  if (modules !== -1) return `${parts[modules + 1]} (package)`;
+  return parts.slice(-2).join('/');
+}
+
+async function allocatedPerPair(db: Awaited<ReturnType<typeof openDatabase>>, contender: Contender): Promise<string> {
+  const session = await contender.open({ url: db.urlFor(), schema: db.schema });
+  try {
+    const perPair: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await truncateTables(db.admin, db.schema);
+      const run = session.prepare(buildWorkload(1000));
+      globalThis.gc!();
+      const before = process.memoryUsage().heapUsed;
+      await run();
+      if (i >= 5) perPair.push((process.memoryUsage().heapUsed - before) / 1000);
+    }
+    perPair.sort((a, b) => a - b);
+    return `${Math.round(perPair[3]).toLocaleString('en-US')} bytes`;
+  } finally {
+    await session.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
