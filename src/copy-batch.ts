@@ -105,8 +105,9 @@ export class CopyBatch {
 
   /**
    * pg calls this instead of handleReadyForQuery when the server reports an
-   * error (or the connection fails). pg sends ReadyForQuery's turn to the
-   * next query it holds, so a batch written behind this one is handed over now.
+   * error (or the connection fails), and starts the next query it holds at
+   * the ReadyForQuery that follows: a batch written behind this one is handed
+   * over now, to be that query.
    */
   handleError(error: unknown): void {
     this.error ??= error;
