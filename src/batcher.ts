@@ -115,6 +115,8 @@ export class Batcher {
   private work: Promise<unknown> = Promise.resolve();
   /** Tasks of `exclusive` not finished yet, released or not, in order. */
   private readonly unanswered: Promise<void>[] = [];
+  /** Background flushes sent and not yet answered (see makeRoom). */
+  private readonly onTheirWay: Promise<void>[] = [];
   /** Set while an await of a full queue waits for room (see makeRoom). */
   private room: Promise<void> | undefined;
   private failure: unknown;
@@ -271,6 +273,16 @@ export class Batcher {
     if (!this.parent) this.ids.pools.remember();
   }
 
+  /**
+   * Resolves once everything sent is answered, failed or not: ROLLBACK goes
+   * to pg straight from knex, not through `settle`, and a COPY batch written
+   * behind another reaches pg only when that one is answered (copy-batch.ts),
+   * so ROLLBACK must wait for both, or pg would take its answers for theirs.
+   */
+  async sentAnswered(): Promise<void> {
+    await Promise.all([...this.unanswered]);
+  }
+
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */
   abandon(): void {
     this.ended = 'rolled back';
@@ -322,25 +334,21 @@ export class Batcher {
    */
   private makeRoom(): Promise<void> {
     return (this.room ??= new Promise<void>((resolve, reject) => {
-      const earlier = [...this.unanswered];
       this.exclusive(async (release) => {
-        await this.atMostOneOf(earlier); // one flush on its way besides this one
+        while (this.onTheirWay.length > 1) await this.onTheirWay[0]; // one flush on its way besides this one
         this.room = undefined;
         if (this.queuedRows < this.options.maxQueuedRows) return resolve(); // taken meanwhile
-        const flushing = this.flushQueue(undefined, release); // takes the queue before it first awaits
+        // takes the queue before it first awaits; once its statements are sent, it is on its way
+        const flushing: Promise<unknown> = this.flushQueue(undefined, () => {
+          const answered = flushing.then(noop, noop);
+          this.onTheirWay.push(answered);
+          void answered.then(() => this.onTheirWay.splice(this.onTheirWay.indexOf(answered), 1));
+          release();
+        });
         resolve();
         await flushing;
       }).catch(reject); // after resolve(), the failure reaches the next await instead
     }));
-  }
-
-  /** Waits until at most one of these tasks of `exclusive` is unfinished. */
-  private async atMostOneOf(tasks: readonly Promise<void>[]): Promise<void> {
-    let unfinished = tasks.filter((task) => this.unanswered.includes(task));
-    while (unfinished.length > 1) {
-      await unfinished[0];
-      unfinished = tasks.filter((task) => this.unanswered.includes(task));
-    }
   }
 
   /**

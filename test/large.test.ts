@@ -122,6 +122,9 @@ describe('a full queue goes out while the flush before it is still being answere
   beforeEach(() => knex.raw('truncate pl_rows'));
 
   const rows = (from: number) => Array.from({ length: 1000 }, (_, i) => ({ id: from + i, v: `v${from + i}` }));
+  /** What the server answered ROLLBACK with, when that was an error: pg would have given ROLLBACK a batch's answers. */
+  let rollbackErrors: string[] = [];
+  beforeEach(() => void (rollbackErrors = []));
 
   /**
    * Another transaction inserts id 1500 and keeps it uncommitted, so the
@@ -129,22 +132,31 @@ describe('a full queue goes out while the flush before it is still being answere
    * queues of 1,000 rows are queued; the test waits until the third flush's
    * COPY has been handed to the connection, then ends the other transaction.
    */
-  async function loadPastBlockedFlush(end: 'commit' | 'rollback') {
+  async function loadPastBlockedFlush(end: 'commit' | 'rollback', thenThrow?: Error) {
     const blocker = await other.transaction();
     await blocker('pl_rows').insert({ id: 1500, v: 'other' });
     const copies: string[] = [];
     const onQuery = ({ sql }: { sql: string }) => void (sql.startsWith('copy') && copies.push(sql));
+    const onQueryError = (error: Error, { sql }: { sql: string }) => void (sql.startsWith('ROLLBACK') && rollbackErrors.push(error.message));
     knex.on('query', onQuery);
+    knex.on('query-error', onQueryError);
     try {
+      const sentThree = async () => {
+        for (let waited = 0; copies.length < 3 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
       const loading = batchTransaction(knex, async (trx) => {
         for (const from of [0, 1000, 2000]) await trx('pl_rows').insert(rows(from));
+        if (!thenThrow) return;
+        await sentThree(); // the third flush is written behind the held one, and waits for it to reach pg
+        throw thenThrow;
       }, { maxQueuedRows: 1000 }).catch((e) => e);
-      for (let waited = 0; copies.length < 3 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      await sentThree();
       expect(copies).to.have.length(3); // sent while the second flush cannot be answered
       await blocker[end]();
       return await loading;
     } finally {
       knex.removeListener('query', onQuery);
+      knex.removeListener('query-error', onQueryError);
       await blocker.rollback().catch(() => undefined);
     }
   }
@@ -152,6 +164,17 @@ describe('a full queue goes out while the flush before it is still being answere
   it('the rows of every flush are written, in order, once the server gets to them', async () => {
     expect(await loadPastBlockedFlush('rollback')).to.equal(undefined);
     expect((await knex.raw('select count(*)::int as n, min(id) as lo, max(id) as hi from pl_rows')).rows).to.deep.equal([{ n: 3000, lo: 0, hi: 2999 }]);
+  });
+
+  it('code that throws while flushes are on their way: its error, ROLLBACK after their answers, nothing written', async () => {
+    const boom = new Error('boom');
+    // the held flush then fails, and the one behind it is refused: ROLLBACK must not take their answers
+    expect(await loadPastBlockedFlush('commit', boom)).to.equal(boom);
+    expect(rollbackErrors).to.deep.equal([]);
+    expect((await knex.raw('select count(*)::int as n from pl_rows')).rows).to.deep.equal([{ n: 1 }]); // the other transaction's row
+    await knex.raw('truncate pl_rows');
+    await batchTransaction(knex, (trx) => trx('pl_rows').insert(rows(0)));
+    expect((await knex.raw('select count(*)::int as n from pl_rows')).rows).to.deep.equal([{ n: 1000 }]);
   });
 
   it('a flush that fails with flushes sent behind it: its own error, nothing written, the connection carries on', async () => {
