@@ -31,15 +31,16 @@
 // next batch while the server writes this one. A flush whose last statements
 // are COPY lets the next task start once they are on the connection: the next
 // full queue goes right behind it, and the server moves from one batch to the
-// next without waiting a round trip. Two flushes at most are on their way; a
-// third full queue waits for the first of them to be answered.
+// next without waiting a round trip. A full queue waits while two background
+// flushes are on their way, for the first of them to be answered.
 //
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
 // and before COMMIT (`finish`), which also wait for the flushes on their way.
-// All database work of a transaction runs one task at a time through
-// `exclusive`, in the order it was asked for; pg answers what was sent in the
-// order it was sent.
+// All database work of a transaction goes through `exclusive`, one task at a
+// time, in the order it was asked for, except that a flush whose COPY batch
+// pg holds lets the next task start while it waits for the answer; pg answers
+// in the order statements were sent (see copy-batch.ts).
 //
 // A flush takes the queue (or its part before a statement that asked for the
 // connection), drops inserts that were only compiled, runs inserts that cannot
@@ -74,10 +75,9 @@ export interface TransactionAccess {
   query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
   /**
    * Runs `COPY ... FROM STDIN` commands in one round trip (copy-batch.ts),
-   * each announced to knex's `query` listeners like any statement; `sent` is
-   * called once they are on the connection. While the connection is still
-   * answering earlier statements that are all on the wire, they are sent
-   * right behind them rather than after their answers.
+   * each announced to knex's `query` listeners like any statement. While the
+   * connection is still answering an earlier batch, they are written right
+   * behind it rather than after its answer. `sent` is called once pg holds them.
    */
   copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
@@ -525,7 +525,7 @@ export class Batcher {
     let inserts: QueuedInsert[] = [];
     let waiters: IdWaiter[] = [];
     try {
-      this.readQueued();
+      for (const insert of this.queue) this.readQueuedInsert(insert); // re-read what was never awaited
       inserts = this.takeQueue(upTo); // at once: code resumed meanwhile queues for the next flush
       await this.loadCatalog(inserts);
       this.sortIdWaiters();
@@ -658,7 +658,7 @@ export class Batcher {
   }
 
   private statementFailed(error: unknown, statement: Statement): unknown {
-    if (this.ended === 'rolled back') return error; // rolled back meanwhile: nothing was sent
+    if (this.ended === 'rolled back') return error; // rolled back meanwhile: its answer no longer matters
     if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
     return statementError(error, statement);
   }
@@ -680,19 +680,20 @@ export class Batcher {
     const failure = error instanceof BatchInsertError || this.ended === 'rolled back'
       ? error
       : new BatchInsertError(`knex-batch-inserts: flush failed: ${messageOf(error)}`, { cause: error });
-    this.failure ??= failure;
-    for (const waiter of [...waiters, ...this.idWaiters]) waiter.reject(failure);
-    for (const insert of inserts) if (insert.state === 'flushing') insert.fail(failure);
-    for (const insert of this.queue) if (insert.awaited) insert.fail(failure);
+    // the first failure is the transaction's: a batch sent behind a failed one fails only because of it (25P02)
+    const first = (this.failure ??= failure);
+    for (const waiter of [...waiters, ...this.idWaiters]) waiter.reject(first);
+    for (const insert of inserts) if (insert.state === 'flushing') insert.fail(first);
+    for (const insert of this.queue) if (insert.awaited) insert.fail(first);
     this.idWaiters = [];
-    return failure;
+    return first;
   }
 
   /**
-   * Runs database work one task at a time, in order; nothing runs after a
-   * failure or the end. A task may call `release` once what it sends is on
-   * the connection: the next task starts then, and pg answers their
-   * statements in the order they were sent.
+   * Runs database work one task at a time, in order; no task starts after a
+   * failure. A task may call `release` once pg holds what it sends: the next
+   * task starts then, while the first waits for its answers, which pg gives
+   * in the order the statements were sent.
    */
   private exclusive<T>(task: (release: () => void) => Promise<T>): Promise<T> {
     let release!: () => void;

@@ -20,9 +20,13 @@
 // forwards the server's messages to the `handle...` methods.
 import type { WireConnection } from './knex-internals';
 
-/** pg's Client, as far as handing it a batch goes. */
+/**
+ * pg's Client as far as handing it a batch goes: its queue of queries not
+ * yet sent (pg 8's `_queryQueue`), which it sends from the front, one
+ * at a time, each once the one before is answered.
+ */
 export interface QueryClient {
-  query(batch: CopyBatch): unknown;
+  _queryQueue: unknown[];
 }
 
 export interface CopyCommand {
@@ -62,14 +66,15 @@ export class CopyBatch {
   /**
    * Writes this batch now, right behind `before`, which the server is still
    * answering: the server goes on to it without waiting a round trip. pg
-   * sends one query at a time and warns against queueing a second, so it is
-   * given this batch only once `before` is answered, from pg's own message
-   * handling, before any later message is read: pg then routes this batch's
-   * answers to it, in turn.
+   * holds one query at a time as running, and queries queued meanwhile
+   * (other statements of the transaction) would come after this batch on
+   * the wire but before it in pg's queue. So pg is given this batch only
+   * when `before` is answered, from pg's own message handling, at the front
+   * of its queue: it is the next query pg runs, and gets the next answers.
    */
   sendAfter(before: CopyBatch, client: QueryClient, connection: WireConnection): void {
-    this.submit(connection);
     before.follower = { batch: this, client };
+    this.submit(connection);
   }
 
   submit(connection: WireConnection): void {
@@ -83,10 +88,18 @@ export class CopyBatch {
     try {
       connection.query(this.text);
       for (const { data } of this.commands) {
-        for (const piece of data) {
-          connection.sendCopyFromChunk(Buffer.from(piece, 'utf8'));
-          stream.uncork();
-          stream.cork();
+        try {
+          for (const piece of data) {
+            connection.sendCopyFromChunk(Buffer.from(piece, 'utf8'));
+            stream.uncork();
+            stream.cork();
+          }
+        } catch (error) {
+          // a value pg cannot turn into text (a BigInt inside JSON): the server fails this COPY and skips the
+          // rest of the message; the batch fails with this error rather than the server's answer to CopyFail
+          this.error = error;
+          connection.sendCopyFail(error instanceof Error ? error.message : String(error));
+          return;
         }
         connection.endCopyFrom();
       }
@@ -123,7 +136,7 @@ export class CopyBatch {
     this.finished = true;
     const follower = this.follower;
     this.follower = undefined;
-    follower?.client.query(follower.batch);
+    follower?.client._queryQueue.unshift(follower.batch); // pg sends it (submit does nothing: it is sent) once this one's ReadyForQuery is handled
     this.finish(result);
   }
 

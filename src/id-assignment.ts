@@ -64,7 +64,7 @@ export class IdAssignment {
   /** What the await resolves to: its rows' ids, under the key column's name, as knex would return them. */
   answer(insert: QueuedInsert, spec: InsertSpec, client: KnexClient): unknown {
     const column = returnedColumn(spec, spec.returning![0])!;
-    const rows = new Array<Row>(insert.ids.length);
+    const rows = new Array<Row>(spec.rows.length);
     for (let i = 0; i < rows.length; i++) rows[i] = { [column]: insert.ids[i] };
     return client.postProcessResponse(rows, spec.queryContext);
   }

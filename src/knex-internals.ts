@@ -18,6 +18,7 @@ export interface WireConnection {
   query(text: string): void;
   sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
+  sendCopyFail(message: string): void;
 }
 
 /** What knex's `client.query` takes and resolves to. */

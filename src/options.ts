@@ -18,10 +18,11 @@ export interface FlushStats {
 export interface BatchOptions {
   /**
    * Flush once this many rows are queued, in the background: the await of the
-   * insert that fills the queue goes on once the flush has taken it. Two
-   * flushes at most are on their way, the second sent right behind the first;
-   * a third full queue waits for the first to be answered. At most about three
-   * times this many rows are held. Default 10,000.
+   * insert that fills the queue goes on once the flush has taken it, and the
+   * flush is sent right behind the one before it, without waiting for its
+   * answer. While two such flushes are on their way, a full queue waits for
+   * the first to be answered: at most about three times this many rows are
+   * held. Default 10,000.
    */
   maxQueuedRows?: number;
   /**

@@ -72,7 +72,7 @@ export class QueuedInsert {
 
   /** Gives row `index` its pre-allocated key. The list is made at the first one, at its full size: most inserts never get one. */
   setId(index: number, id: unknown): void {
-    if (this.ids === NO_IDS) this.ids = new Array(this.size);
+    if (this.ids === NO_IDS) this.ids = new Array(this.spec?.rows.length ?? this.size);
     (this.ids as unknown[])[index] = id;
   }
 

@@ -13,7 +13,7 @@
 //   _query              keeps the PostgreSQL error message, which knex overwrites
 //                       with the whole statement and its values
 import { Batcher, type TransactionAccess } from './batcher';
-import { CopyBatch } from './copy-batch';
+import { CopyBatch, type QueryClient } from './copy-batch';
 import type { Origin } from './errors';
 import { checkInsertValues } from './insert-spec';
 import type { Connection, KnexClient, QueryBuilderInternals, QueryObject, Runner, TransactionInternals } from './knex-internals';
@@ -55,9 +55,10 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
       for (const { sql } of commands) client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
       const batch = new CopyBatch(commands);
       // behind a batch still being answered, this one goes out at once and reaches pg when that one is answered
-      const before = lastBatch?.sent && !lastBatch.finished ? lastBatch : undefined;
+      const pg = conn as unknown as Partial<QueryClient>;
+      const before = lastBatch?.sent && !lastBatch.finished && Array.isArray(pg._queryQueue) ? lastBatch : undefined;
       lastBatch = batch;
-      if (before) batch.sendAfter(before, conn as never, conn.connection!);
+      if (before) batch.sendAfter(before, pg as QueryClient, conn.connection!);
       else conn.query(batch as never);
       sent?.();
       return batch.done;

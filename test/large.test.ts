@@ -188,3 +188,29 @@ describe('a full queue goes out while the flush before it is still being answere
     expect((await knex.raw('select count(*)::int as n from pl_rows')).rows).to.deep.equal([{ n: 1000 }]);
   });
 });
+
+describe('a value pg cannot turn into text, in a COPY group', () => {
+  let knex: Knex;
+
+  before(async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // no COPY FROM STDIN
+    knex = newKnex({ pool: { min: 0, max: 1 } }); // one connection: what follows the failure runs on it
+    await knex.raw('create table cp_docs (id serial primary key, doc jsonb not null)');
+  });
+
+  it('fails the transaction with the error pg gives plain knex, writes nothing, and the connection carries on', async () => {
+    const docs = (bad?: number) => Array.from({ length: 1500 }, (_, i) => ({ doc: i === bad ? { n: BigInt(i) } : { n: i } }));
+    const plain = await knex.transaction((trx) => trx('cp_docs').insert(docs(700))).catch((e) => e);
+    const error = await batchTransaction(knex, async (trx) => {
+      for (const row of docs(700)) await trx('cp_docs').insert(row);
+    }).catch((e) => e);
+    expect(plain.message).to.contain('Do not know how to serialize a BigInt');
+    expect(error).to.be.instanceOf(BatchInsertError);
+    expect(error.message).to.contain('Do not know how to serialize a BigInt');
+    expect((await knex.raw('select count(*)::int as n from cp_docs')).rows).to.deep.equal([{ n: 0 }]);
+    await batchTransaction(knex, async (trx) => {
+      for (const row of docs()) await trx('cp_docs').insert(row);
+    });
+    expect((await knex.raw('select count(*)::int as n from cp_docs')).rows).to.deep.equal([{ n: 1500 }]);
+  });
+});
