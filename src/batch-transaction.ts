@@ -113,15 +113,13 @@ function attach(knexTrx: Knex.Transaction, options: ReturnType<typeof resolveOpt
       await batcher.finish();
     } catch (error) {
       batcher.abandon();
-      await batcher.sentAnswered();
       await rollback.call(trx, error);
       throw error;
     }
     return commit.call(trx, value);
   };
-  trx.rollback = async (error?: unknown) => {
+  trx.rollback = (error?: unknown) => {
     batcher.abandon();
-    await batcher.sentAnswered();
     return rollback.call(trx, error);
   };
   (trx as unknown as BatchTransaction).flush = () => batcher.flush();

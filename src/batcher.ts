@@ -273,16 +273,6 @@ export class Batcher {
     if (!this.parent) this.ids.pools.remember();
   }
 
-  /**
-   * Resolves once everything sent is answered, failed or not: ROLLBACK goes
-   * to pg straight from knex, not through `settle`, and a COPY batch written
-   * behind another reaches pg only when that one is answered (copy-batch.ts),
-   * so ROLLBACK must wait for both, or pg would take its answers for theirs.
-   */
-  async sentAnswered(): Promise<void> {
-    await Promise.all([...this.unanswered]);
-  }
-
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */
   abandon(): void {
     this.ended = 'rolled back';

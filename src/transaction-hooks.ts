@@ -31,16 +31,12 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   const client = trx.client;
   const { acquireConnection, runner, query, _query } = client;
   const connection = (): Promise<Connection> => acquireConnection.call(client);
-  /** The last COPY batch sent, until it is answered: other statements wait for it (see copy). */
+  /** The last COPY batch sent: the next one may go right behind it while it is answered (see copy). */
   let lastBatch: CopyBatch | undefined;
-  const answered = async (): Promise<void> => {
-    while (lastBatch && !lastBatch.finished) await lastBatch.done;
-  };
 
   const access: TransactionAccess = {
     client,
     async query(sql, bindings) {
-      await answered();
       try {
         const { response } = await query.call(client, await connection(), { sql, bindings });
         return response!;
@@ -64,7 +60,6 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
       return batch.done;
     },
     async runInPlace(builder) {
-      await answered();
       const inPlace = runner.call(client, builder);
       inPlace.connection = await connection(); // a runner with a connection does not ask for one
       return inPlace.run();
