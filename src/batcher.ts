@@ -236,11 +236,7 @@ export class Batcher {
   /** Flushes everything queued so far (the parent transaction's queue first). */
   async flush(): Promise<FlushStats> {
     await this.parent?.settle();
-    const earlier = [...this.unanswered];
-    const stats = await this.exclusive(() => this.flushQueue());
-    await Promise.all(earlier);
-    if (this.failure) throw this.failure;
-    return stats;
+    return this.exclusiveAnswered(() => this.flushQueue());
   }
 
   /**
@@ -251,12 +247,9 @@ export class Batcher {
   async settle(): Promise<void> {
     const last = this.queue[this.queue.length - 1];
     await this.parent?.settle();
-    const earlier = [...this.unanswered]; // a background flush may be answered after the next task started
-    await this.exclusive(async () => {
+    await this.exclusiveAnswered(async () => {
       if (last !== undefined && this.queue.includes(last)) await this.flushQueue(last);
     });
-    await Promise.all(earlier);
-    if (this.failure) throw this.failure;
   }
 
   /**
@@ -330,9 +323,7 @@ export class Batcher {
         if (this.queuedRows < this.options.maxQueuedRows) return resolve(); // taken meanwhile
         // takes the queue before it first awaits; once its statements are sent, it is on its way
         const flushing: Promise<unknown> = this.flushQueue(undefined, () => {
-          const answered = flushing.then(noop, noop);
-          this.onTheirWay.push(answered);
-          void answered.then(() => this.onTheirWay.splice(this.onTheirWay.indexOf(answered), 1));
+          listUntilSettled(this.onTheirWay, flushing);
           release();
         });
         resolve();
@@ -496,14 +487,18 @@ export class Batcher {
   }
 
   private query = (sql: string, bindings: readonly unknown[]) => {
-    if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
-    this.roundTrips++;
+    this.countRoundTrip();
     return this.tx.query(sql, bindings);
   };
 
-  private copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult> {
+  /** Before anything is sent: refuses once the transaction rolled back, and counts the round trip for the flush's stats. */
+  private countRoundTrip(): void {
     if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
     this.roundTrips++;
+  }
+
+  private copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult> {
+    this.countRoundTrip();
     return this.tx.copy(commands, sent);
   }
 
@@ -654,8 +649,7 @@ export class Batcher {
   }
 
   private async runInPlace(insert: QueuedInsert): Promise<void> {
-    if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
-    this.roundTrips++;
+    this.countRoundTrip();
     try {
       const response = await this.tx.runInPlace(insert.builder ?? this.rebuild(insert));
       this.forgetIds(); // its rows took ids from the sequence, after those in the pool
@@ -693,10 +687,21 @@ export class Batcher {
       return task(release);
     });
     this.work = Promise.race([run, released]).catch(() => undefined);
-    const answered = run.then(noop, noop);
-    this.unanswered.push(answered);
-    void answered.then(() => this.unanswered.splice(this.unanswered.indexOf(answered), 1));
+    listUntilSettled(this.unanswered, run);
     return run;
+  }
+
+  /**
+   * `exclusive`, then also waits for the tasks before it that were released
+   * and are still being answered, and rethrows the transaction's failure:
+   * what a statement, `trx.flush()` or COMMIT must see before it goes on.
+   */
+  private async exclusiveAnswered<T>(task: () => Promise<T>): Promise<T> {
+    const earlier = [...this.unanswered];
+    const result = await this.exclusive(task);
+    await Promise.all(earlier);
+    if (this.failure) throw this.failure;
+    return result;
   }
 }
 
@@ -707,3 +712,10 @@ function insertResult(client: KnexClient, rowCount: number): unknown {
 }
 
 function noop(): void {}
+
+/** Keeps `promise` in `list` until it settles, as a promise that never rejects. */
+function listUntilSettled(list: Promise<void>[], promise: Promise<unknown>): void {
+  const settled = promise.then(noop, noop);
+  list.push(settled);
+  void settled.then(() => list.splice(list.indexOf(settled), 1));
+}
