@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     await createTables(db.admin, db.schema);
     const session = await knexBatchInserts.open({ url: db.urlFor(), schema: db.schema });
     try {
-      for (let i = 0; i < 5; i++) await timed(db, () => session.prepare(buildWorkload(1000))()); // warm-up, as the benchmark does
+      for (let i = 0; i < 5; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))()); // warm-up, as the benchmark does
       await truncateTables(db.admin, db.schema);
       const run = session.prepare(buildWorkload(n));
       globalThis.gc();
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function timed(db: Awaited<ReturnType<typeof openDatabase>>, transaction: () => Promise<void>): Promise<void> {
+async function onEmptyTables(db: Awaited<ReturnType<typeof openDatabase>>, transaction: () => Promise<void>): Promise<void> {
   await truncateTables(db.admin, db.schema);
   await transaction();
 }

@@ -272,10 +272,9 @@ function groupsByTable(groups: readonly Group<FlushItem>[]): Map<TableMeta, Grou
 
 /** The rows of `item` without a key value, if its table's key comes from a sequence and can be named in knex terms. */
 function idlessRowsOf({ insert, meta }: FlushItem): readonly IdlessRow[] {
-  if (eachIdlessRow(insert, meta) === 0) return NONE; // most rows of a flush have their ids already
-  const rows: IdlessRow[] = [];
-  eachIdlessRow(insert, meta, (index) => rows.push({ insert, index }));
-  return rows;
+  let rows: IdlessRow[] | undefined; // most rows of a flush have their ids already: no list for them
+  eachIdlessRow(insert, meta, (index) => (rows ??= []).push({ insert, index }));
+  return rows ?? NONE;
 }
 
 const NONE: readonly IdlessRow[] = [];

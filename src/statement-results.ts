@@ -4,7 +4,7 @@
 import debug from 'debug';
 import type { Row } from './knex-internals';
 import type { InsertOutcome } from './queued-insert';
-import { type FlushItem, matchKey, type Statement } from './statement-writer';
+import { type FlushItem, matchKey, rowsIn, type Statement } from './statement-writer';
 
 const log = debug('knex-batch-inserts');
 
@@ -41,7 +41,7 @@ export function distributeResult(statement: Statement, returned: readonly Row[],
  * statement wrote, rows a trigger dropped included).
  */
 function distributeCount(items: readonly FlushItem[], rowCount: number | null): void {
-  const sent = items.reduce((count, { spec }) => count + spec.rows.length, 0);
+  const sent = rowsIn(items);
   if (rowCount !== sent) log('%s wrote %d of %d rows', items[0].spec.tableLabel, rowCount, sent);
   for (const item of items) outcomeOf(item).rowCount += items.length === 1 ? rowCount ?? 0 : item.spec.rows.length;
 }

@@ -168,6 +168,13 @@ class ColumnNames {
   }
 }
 
+/** How many rows these inserts carry. */
+export function rowsIn(items: readonly FlushItem[]): number {
+  let rows = 0;
+  for (const { spec } of items) rows += spec.rows.length;
+  return rows;
+}
+
 /**
  * A knex-level key that names `column` for this insert: one it already uses,
  * or the column's name itself or in camelCase (for the usual snake_case
@@ -358,7 +365,7 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
   const { insert: firstInsert, spec: first } = group.inserts[0];
   const { meta } = group;
   if (!prepare || !meta || meta.refusesCopy || first.conflict || needsRows(group)) return undefined;
-  if (group.inserts.reduce((count, { spec }) => count + spec.rows.length, 0) < COPY_MIN_ROWS) return undefined;
+  if (rowsIn(group.inserts) < COPY_MIN_ROWS) return undefined;
   const columns = copyColumns(first, firstInsert.ids[0], meta);
   if (columns === undefined) return undefined;
   for (const { insert, spec } of group.inserts) {
