@@ -21,11 +21,12 @@
 import type { WireConnection } from './knex-internals';
 
 /**
- * pg's Client as far as handing it a batch goes: its queue of queries not
- * yet sent (pg 8's `_queryQueue`), which it sends from the front, one
- * at a time, each once the one before is answered.
+ * pg's Client as far as handing it a batch goes: `query`, and its queue of
+ * queries not yet sent (pg 8's `_queryQueue`), which it sends from the
+ * front, one at a time, each once the one before is answered.
  */
 export interface QueryClient {
+  query(batch: CopyBatch): unknown;
   _queryQueue: unknown[];
 }
 
@@ -134,9 +135,14 @@ export class CopyBatch {
   private end(result: CopyBatchResult): void {
     if (this.finished) return;
     this.finished = true;
-    const follower = this.follower;
-    this.follower = undefined;
-    follower?.client._queryQueue.unshift(follower.batch); // pg sends it (submit does nothing: it is sent) once this one's ReadyForQuery is handled
+    if (this.follower) {
+      // pg runs it next (its submit does nothing: it is sent), once this one's ReadyForQuery is handled: handed over
+      // as any query, so that what watches pg's queries sees it, or, if pg holds queries queued meanwhile, before them
+      const { batch, client } = this.follower;
+      this.follower = undefined;
+      if (client._queryQueue.length === 0) client.query(batch);
+      else client._queryQueue.unshift(batch);
+    }
     this.finish(result);
   }
 
