@@ -609,7 +609,7 @@ export class Batcher {
       i = end;
     }
     stats.groups += groups.length;
-    for (const group of groups) for (const { insert, outcome } of group.inserts) insert.succeed(outcome ?? { rowCount: 0 });
+    for (const group of groups) for (const { insert, outcome } of group.inserts) insert.succeed(outcome ?? NO_OUTCOME);
   }
 
   /** The builder a group's statements are compiled from: its first insert's, or the copy kept for its kind. */
@@ -710,6 +710,9 @@ function insertResult(client: KnexClient, rowCount: number): unknown {
   const Result = client.driver.Result as unknown as (new () => object) | undefined;
   return Object.assign(typeof Result === 'function' ? new Result() : { rows: [], fields: [] }, { command: 'INSERT', rowCount, oid: 0 });
 }
+
+/** The outcome of an insert the flush gave none: its await was answered already (see distributeCount). */
+const NO_OUTCOME: InsertOutcome = Object.freeze({ rowCount: 0 });
 
 function noop(): void {}
 

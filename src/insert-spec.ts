@@ -14,12 +14,11 @@ export type Conflict =
   | { action: 'ignore'; target: readonly string[] | null }
   | { action: 'merge'; target: readonly string[]; updates: readonly string[] | Row | undefined };
 
-/** Everything about one queued insert that the flush needs, read from its builder. */
-export interface InsertSpec {
+/** What inserts of one kind share: everything the flush needs from a builder but its rows. */
+export interface InsertKind {
   table: TableName;
   /** The table as knex would write it, for messages. */
   tableLabel: string;
-  rows: readonly Row[];
   /** `.returning(...)` as given (knex-level names, or `*`), null when absent. */
   returning: readonly string[] | null;
   conflict: Conflict | null;
@@ -28,6 +27,48 @@ export interface InsertSpec {
   queryContext: unknown;
   /** knex-level key -> PostgreSQL column name. */
   columnName(key: string): string;
+}
+
+/**
+ * Everything about one queued insert that the flush needs, read from its
+ * builder: its rows, and its kind, which a loop's inserts share. Two fields,
+ * not a copy of the kind's seven: a queue holds one per insert until its
+ * flush is answered, long enough for V8 to move it to the old generation,
+ * which grows by what is moved there (see the README's memory figures).
+ */
+export class InsertSpec implements InsertKind {
+  constructor(
+    private readonly kind: InsertKind,
+    readonly rows: readonly Row[],
+  ) {}
+
+  get table(): TableName {
+    return this.kind.table;
+  }
+
+  get tableLabel(): string {
+    return this.kind.tableLabel;
+  }
+
+  get returning(): readonly string[] | null {
+    return this.kind.returning;
+  }
+
+  get conflict(): Conflict | null {
+    return this.kind.conflict;
+  }
+
+  get groupKey(): string {
+    return this.kind.groupKey;
+  }
+
+  get queryContext(): unknown {
+    return this.kind.queryContext;
+  }
+
+  columnName(key: string): string {
+    return this.kind.columnName(key);
+  }
 }
 
 /** Why an insert cannot join a batch: it runs on its own, in its place in the queue, as knex writes it. */
@@ -96,20 +137,9 @@ export function readInsert(builder: QueryBuilderInternals, origin: Origin, { cop
 
   const { table, returning, conflict, queryContext } = kind;
   const columns = ownColumnSet(builder.client, conflict, rows);
-  return {
-    table,
-    tableLabel: kind.tableLabel,
-    rows,
-    returning,
-    conflict,
-    queryContext,
-    groupKey: columns === null ? kind.groupKey : groupKeyOf(table, returning, conflict, queryContext, columns),
-    columnName: kind.columnName,
-  };
+  if (columns === null) return new InsertSpec(kind, rows);
+  return new InsertSpec({ ...kind, groupKey: groupKeyOf(table, returning, conflict, queryContext, columns) }, rows);
 }
-
-/** What a spec takes from how the builder names its table, what it returns and its conflict clause: all but its rows. */
-type InsertKind = Omit<InsertSpec, 'rows'>;
 
 /**
  * Kinds of plain inserts (no onConflict, no query context, returning one
