@@ -63,7 +63,7 @@ function printHeader(db: Database, env: ReturnType<typeof describeEnvironment>, 
     console.log('*** Its figures are NOT representative of a PostgreSQL server. Set DATABASE_URL for real figures.\n');
   }
   console.log(`rows ${options.rows.join(', ')}; latency ${options.latencies.join(', ')} ms; ${options.reps} repetitions; contenders: ${options.contenders.join(', ')}`);
-  if (globalThis.gc === undefined) console.log('(no --expose-gc: garbage of earlier runs may be collected inside later runs)');
+  if (options.fullGc && globalThis.gc === undefined) console.log('(--full-gc without node --expose-gc: no collection can be forced)');
 }
 
 /** The contenders asked for, less those that cannot run on the embedded PGlite (said so on stdout). */

@@ -12,6 +12,8 @@ export interface BenchOptions {
   contenders: string[];
   out: string;
   quick: boolean;
+  /** Force a full garbage collection before each timed run (see runner.ts, timedRun). */
+  fullGc: boolean;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -34,6 +36,9 @@ Options:
   --contenders LIST    which contenders to run (default all)
   --quick              about a minute: --rows 1000,10000 --latency 0,10
                        --reps 3 --plain-sample 200 (flags given win)
+  --full-gc            force a full garbage collection before each timed run
+                       (needs node --expose-gc, which npm run bench sets).
+                       Off by default: see bench/runner.ts, timedRun
   --out DIR            where to write latest.md and latest.svg (default bench/results)
   --help               this text
 `;
@@ -54,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } | { 
         'plain-sample': { type: 'string' },
         contenders: { type: 'string' },
         quick: { type: 'boolean', default: false },
+        'full-gc': { type: 'boolean', default: false },
         out: { type: 'string', default: path.join(__dirname, 'results') },
         help: { type: 'boolean', default: false },
       },
@@ -84,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } | { 
     contenders,
     out: path.resolve(values.out),
     quick: values.quick,
+    fullGc: values['full-gc'],
   };
 }
 

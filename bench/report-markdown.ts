@@ -45,7 +45,7 @@ ${env.embedded ? '\n**Embedded PGlite, not a PostgreSQL server: these figures ar
 Workload: N parents (\`name\`, \`payload\` jsonb, \`created_at\` default now()) each with one child
 (\`parent_id\` of its parent, \`n\`, \`note\`), all in one transaction on empty tables. Time runs from
 before BEGIN to after COMMIT; median of ${options.reps} repetitions, contenders alternating within each
-repetition, after ${WARM_UP_RUNS} untimed runs of each contender at the smallest N. rows/s counts parents and children (2N). Statements are pg \`query\` calls, each COPY
+repetition, after ${WARM_UP_RUNS} untimed runs of each contender at the smallest N; ${options.fullGc ? 'a full garbage collection forced before each run (--full-gc)' : 'no garbage collection forced between runs (see bench/runner.ts, timedRun)'}. rows/s counts parents and children (2N). Statements are pg \`query\` calls, each COPY
 command counted; round trips count a pg-copy-streams COPY as 2 and COPYs sent together in one message
 as 1. Latency is what the proxy adds per round trip, half each way; in brackets the
 \`select 1\` time measured through it, in ms (the proxy's timers add about a millisecond): ${latencies}.

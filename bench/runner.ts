@@ -99,7 +99,7 @@ async function runCell(
       const c = (rep + k) % contenders.length;
       const sample = sizes[c] < n ? ` (sample of ${sizes[c]}, extrapolated)` : '';
       progress.start(`N=${n} latency=${latencyMs} ms ${contenders[c].name} rep ${rep + 1}/${options.reps}${sample}`);
-      const outcome = await timedRun(db, contenders[c], sessions[c], sizes[c]);
+      const outcome = await timedRun(db, contenders[c], sessions[c], sizes[c], options.fullGc);
       progress.done(formatDuration(outcome.ms));
       outcomes[c].push(outcome);
     }
@@ -126,16 +126,29 @@ async function warmUp(db: Database, options: BenchOptions, contenders: readonly 
     const n = !first ? Math.min(10, size) : contender.onePerRow && latencyMs > 0 ? Math.min(100, size) : size;
     const runs = first ? WARM_UP_RUNS : 1;
     process.stderr.write(`warm-up: ${contender.name}, ${n} parents, latency ${latencyMs} ms${runs > 1 ? `, ${runs} times` : ''}\n`);
-    for (let run = 0; run < runs; run++) await timedRun(db, contender, sessions[c], n);
+    for (let run = 0; run < runs; run++) await timedRun(db, contender, sessions[c], n, options.fullGc);
   }
 }
 
-/** One transaction of `n` parents and children on empty tables, timed from before BEGIN to after COMMIT, then checked. */
-async function timedRun(db: Database, contender: Contender, session: Session, n: number): Promise<RunOutcome> {
+/**
+ * One transaction of `n` parents and children on empty tables, timed from
+ * before BEGIN to after COMMIT, then checked.
+ *
+ * No full garbage collection is forced before it unless --full-gc: a forced
+ * collection reduces memory, dropping V8's maps of objects that no longer
+ * exist, and code compiled for them is thrown away. A library whose per-insert
+ * objects all die with the transaction (knex-batch-inserts: measured at 1,000
+ * parents, 68 ms with it and 33 ms without; the other contenders within 10%)
+ * then runs every repetition in freshly deoptimized code, which a process
+ * that is not forced to collect sees only after an idle-time collection.
+ * Without it, each run pays the garbage collections its allocations cause,
+ * some of them of garbage an earlier run left, which the rotating order
+ * spreads over the contenders.
+ */
+async function timedRun(db: Database, contender: Contender, session: Session, n: number, fullGc: boolean): Promise<RunOutcome> {
   await truncateTables(db.admin, db.schema);
   const transaction = session.prepare(buildWorkload(n));
-  // Collect the garbage of earlier runs now rather than in this run's timing (needs --expose-gc).
-  globalThis.gc?.();
+  if (fullGc) globalThis.gc?.();
   startCounting();
   const started = performance.now();
   let ms: number;
