@@ -87,6 +87,16 @@ export class QueuedInsert {
     return this.waiters !== undefined && this.waiters.length > 0;
   }
 
+  /**
+   * Whether what the database answers for it may still be read: an await
+   * waits for its flush, or it was never awaited (it may be, later). An
+   * insert awaited and answered already (ids from the pool, no RETURNING)
+   * needs nothing back.
+   */
+  get outcomeWanted(): boolean {
+    return this.awaited || !this.claimed;
+  }
+
   succeed(outcome: InsertOutcome): void {
     this.state = 'done';
     this.outcome = outcome;

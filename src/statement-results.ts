@@ -38,15 +38,15 @@ export function distributeResult(statement: Statement, returned: readonly Row[],
 /**
  * A statement matched by count that carries every row of its inserts: each
  * insert's row count is its number of rows (one insert alone gets what the
- * statement wrote, rows a trigger dropped included). Inserts whose await
- * was answered already (ids from the pool, or no RETURNING) get no outcome:
- * nothing would read it, and a large COPY would keep thousands alive.
+ * statement wrote, rows a trigger dropped included). Inserts whose outcome
+ * nobody will read (see QueuedInsert.outcomeWanted) get none: a large COPY
+ * would keep thousands alive.
  */
 function distributeCount(items: readonly FlushItem[], rowCount: number | null): void {
   const sent = rowsIn(items);
   if (rowCount !== sent) log('%s wrote %d of %d rows', items[0].spec.tableLabel, rowCount, sent);
   for (const item of items) {
-    if (item.insert.claimed && !item.insert.awaited) continue;
+    if (!item.insert.outcomeWanted) continue;
     outcomeOf(item).rowCount += items.length === 1 ? rowCount ?? 0 : item.spec.rows.length;
   }
 }

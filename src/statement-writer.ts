@@ -248,14 +248,9 @@ function chooseMatching(group: Group<FlushItem>, names: ColumnNames, rows: State
   return { matching: { by: 'position' }, perInsert: spec.conflict !== null || noColumns };
 }
 
-/**
- * Whether some insert of the group still needs its RETURNING rows: one
- * awaited that waits for this flush, or one never awaited (it may be awaited
- * later). Awaits that ids answered, and awaits without RETURNING, have what
- * they need already.
- */
+/** Whether some insert of the group still needs its RETURNING rows (see QueuedInsert.outcomeWanted). */
 export function needsRows(group: Group<FlushItem>): boolean {
-  return group.inserts[0].spec.returning !== null && group.inserts.some(({ insert }) => insert.awaited || !insert.claimed);
+  return group.inserts[0].spec.returning !== null && group.inserts.some(({ insert }) => insert.outcomeWanted);
 }
 
 /** Matching by key columns: the conflict target of a merge, else the primary key. */
