@@ -357,9 +357,10 @@ export class Batcher {
     }
   }
 
-  /** The live batchable inserts queued since the last call (see `readQueued`). */
+  /** The live batchable inserts queued since the last call (see `readQueuedInsert`). */
   private readUntracked(): QueuedInsert[] {
-    const fresh = this.readQueued(this.tracked);
+    const fresh = [];
+    for (let i = this.tracked; i < this.queue.length; i++) if (this.readQueuedInsert(this.queue[i])) fresh.push(this.queue[i]);
     this.tracked = this.queue.length;
     return fresh;
   }
@@ -437,17 +438,9 @@ export class Batcher {
   }
 
   /**
-   * Reads the queued inserts (from index `from`) never awaited, which may
-   * have been changed by calls chained after `.insert()`; returns the live
-   * batchable ones.
+   * Reads a queued insert again if it was never awaited: calls chained after
+   * `.insert()` may have changed it. True if it is live and batchable.
    */
-  private readQueued(from = 0): QueuedInsert[] {
-    const read = [];
-    for (let i = from; i < this.queue.length; i++) if (this.readQueuedInsert(this.queue[i])) read.push(this.queue[i]);
-    return read;
-  }
-
-  /** Reads one queued insert as `readQueued` does; true if it is live and batchable. */
   private readQueuedInsert(insert: QueuedInsert): boolean {
     if (insert.state !== 'queued' || (!insert.claimed && insert.compiled)) return false;
     if (!insert.claimed && insert.refusal) throw insert.refusal; // never awaited: it fails the flush
