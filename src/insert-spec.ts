@@ -241,8 +241,7 @@ export function columnValue(spec: InsertSpec, row: Row, column: string): unknown
  */
 export function returnedColumn(spec: InsertSpec, entry: string): string | undefined {
   if (/\sas\s/i.test(entry)) return undefined;
-  const dot = entry.lastIndexOf('.');
-  const name = dot === -1 ? entry : entry.slice(dot + 1);
+  const name = entry.slice(entry.lastIndexOf('.') + 1);
   return name === '*' ? '*' : spec.columnName(name);
 }
 
