@@ -61,9 +61,10 @@ import { type IdAwait, IdAssignment } from './id-assignment';
 import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readInsert, type TableName } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
-import { linkBuilder, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
+import { linkBuilder, linkSentinel, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { distributeResult } from './statement-results';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
+import { keepBuilderShapes } from './shape-keeper';
 import { type Catalog, catalogFor } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
@@ -257,13 +258,16 @@ export class Batcher {
    * the reason. `settle` also waits for a flush already under way (and
    * rethrows a failure), so it runs at least once; code resumed by awaits a
    * flush answered may queue more meanwhile, which is written too before the
-   * queue closes.
+   * queue closes. A root transaction then notes how many ids it used (for the
+   * next one's first block) and the shapes of its builders (shape-keeper.ts).
    */
   async finish(): Promise<void> {
     do await this.settle();
     while (this.queue.length > 0 || this.idWaiters.length > 0);
     this.ended = 'committing';
-    if (!this.parent) this.ids.pools.remember();
+    if (this.parent) return;
+    this.ids.pools.remember();
+    keepBuilderShapes(this.templates.values(), linkSentinel);
   }
 
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */

@@ -2,6 +2,7 @@
 // decides whether it can join a batch, and refuses input that cannot work.
 import { BatchInsertError, type Origin } from './errors';
 import { databaseName, isSqlFragment, type KnexClient, type QueryBuilderInternals, type Row } from './knex-internals';
+import { keepSentinel } from './shape-keeper';
 
 /** A table as PostgreSQL names it (after the user's `wrapIdentifier`). */
 export interface TableName {
@@ -70,6 +71,8 @@ export class InsertSpec implements InsertKind {
     return this.kind.columnName(key);
   }
 }
+
+keepSentinel(new InsertSpec({} as InsertKind, []));
 
 /** Why an insert cannot join a batch: it runs on its own, in its place in the queue, as knex writes it. */
 export class NotBatchable {

@@ -3,6 +3,7 @@
 import type { Origin } from './errors';
 import type { InsertSpec } from './insert-spec';
 import type { QueryBuilderInternals, Row } from './knex-internals';
+import { keepSentinel } from './shape-keeper';
 
 /**
  * queued   -> in the queue; the builder may still be changed by chained calls
@@ -129,6 +130,10 @@ export class QueuedInsert {
   }
 }
 
+/** A queued insert of no transaction, kept alive for its map (see shape-keeper.ts). */
+const SENTINEL = new QueuedInsert({ _single: { insert: {} } } as QueryBuilderInternals, {});
+keepSentinel(SENTINEL);
+
 const QUEUED = Symbol('knex-batch-inserts.queued');
 
 /** The queued insert a builder's `.insert()` created, if any. */
@@ -139,4 +144,9 @@ export function queuedInsertOf(builder: object): QueuedInsert | undefined {
 /** A symbol-keyed property: knex's clone() and anything that lists the builder's keys leave it alone. */
 export function linkBuilder(builder: object, insert: QueuedInsert): void {
   (builder as { [QUEUED]?: QueuedInsert })[QUEUED] = insert;
+}
+
+/** Marks a builder's copy kept by shape-keeper.ts as `linkBuilder` marks a queued builder, with an insert of no transaction. */
+export function linkSentinel(copy: object): void {
+  linkBuilder(copy, SENTINEL);
 }

@@ -19,6 +19,7 @@ import { checkInsertValues } from './insert-spec';
 import type { Connection, KnexClient, QueryBuilderInternals, QueryObject, Runner, TransactionInternals } from './knex-internals';
 import type { ResolvedOptions } from './options';
 import { queuedInsertOf } from './queued-insert';
+import { keepSentinel } from './shape-keeper';
 
 const batchers = new WeakMap<KnexClient, Batcher>();
 const pgMessages = new WeakMap<object, string>();
@@ -128,6 +129,8 @@ class InsertRunner implements Runner {
     return this.makeKnexRunner.call(this.client, this.builder);
   }
 }
+
+keepSentinel(new InsertRunner({} as Batcher, {} as KnexClient, {} as QueryBuilderInternals, () => ({}) as Runner));
 
 /** knex query-builder methods that, without raw SQL in them, cannot move a sequence. */
 const READS_OR_UPDATES = new Set(['select', 'first', 'pluck', 'update', 'del', 'columnInfo']);

@@ -1,6 +1,8 @@
 // Nested transactions and savepoints, the forms of batchTransaction, withBatchInserts.
 import { expect } from 'chai';
 import type { Knex } from 'knex';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { batchTransaction, withBatchInserts } from '../src';
 import { newKnex } from './support/setup';
 import { kinds, recordStatements } from './support/statements';
@@ -118,7 +120,30 @@ describe('transactions', () => {
     });
     expect(await names()).to.deep.equal(['typed as a transaction', 'typed as knex']);
   });
+
+  it('leaves nothing of a committed transaction alive: its rows and client can be collected (src/shape-keeper.ts keeps copies)', async () => {
+    const collect = collector();
+    const watched = await (async () => {
+      const row = { name: 'collectable' };
+      let client: object | undefined;
+      await batchTransaction(knex, async (trx) => {
+        client = trx.client;
+        await trx('tx_items').insert(row).returning('id');
+        await trx('tx_items').insert({ name: 'never awaited for ids' });
+      });
+      return { row: new WeakRef(row), client: new WeakRef(client!) };
+    })();
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef keeps its target alive until the job that made it ends
+    collect();
+    expect({ row: watched.row.deref(), client: watched.client.deref() }).to.deep.equal({ row: undefined, client: undefined });
+  });
 });
+
+/** V8's full garbage collection, without starting node with --expose-gc. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
 
 describe('identifier and response mapping', () => {
   const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
