@@ -1,0 +1,93 @@
+// npm run bench:timeline -- [--rows N] [--latency MS] [--reps R] [--full-gc]
+//
+// What happens when inside one knex-batch-inserts transaction of the
+// benchmark's workload: every statement as knex announces it (`query`
+// events), each flush as `onFlush` reports it, the end of the loop and the
+// commit, in ms from before BEGIN. Runs 5 untimed transactions first, as the
+// benchmark does, then prints the last of R timed ones and the medians of
+// when the loop ended and when the commit returned.
+import { parseArgs } from 'node:util';
+import type { Knex } from 'knex';
+import { batchTransaction } from 'knex-batch-inserts';
+import { connectKnex } from './contenders/knex-connection';
+import { openDatabase } from './database';
+import { openLink } from './latency';
+import { buildWorkload, createTables, truncateTables } from './workload';
+
+interface Timeline {
+  events: string[];
+  loopEnd: number;
+  committed: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000' },
+      latency: { type: 'string', default: '0' },
+      reps: { type: 'string', default: '15' },
+      'full-gc': { type: 'boolean', default: false },
+    },
+  });
+  const [n, latencyMs, reps] = [Number(values.rows), Number(values.latency), Number(values.reps)];
+  if (![n, reps].every((v) => Number.isInteger(v) && v > 0) || !(latencyMs >= 0)) throw new Error('--rows and --reps take positive whole numbers, --latency milliseconds');
+  if (values['full-gc'] && !globalThis.gc) throw new Error('--full-gc needs node --expose-gc (npm run bench:timeline has it)');
+  const db = await openDatabase('kbi_timeline');
+  const link = await openLink(db.url, latencyMs);
+  try {
+    await createTables(db.admin, db.schema);
+    const knex = connectKnex({ url: db.urlFor(link.port), schema: db.schema });
+    try {
+      for (let i = 0; i < 5; i++) await timedTransaction(db.admin, db.schema, knex, n, false);
+      const runs: Timeline[] = [];
+      for (let i = 0; i < reps; i++) runs.push(await timedTransaction(db.admin, db.schema, knex, n, values['full-gc']));
+      console.log(runs[runs.length - 1].events.join('\n'));
+      const median = (key: 'loopEnd' | 'committed') => runs.map((run) => run[key]).sort((a, b) => a - b)[runs.length >> 1];
+      console.log(`\n${n} parents + ${n} children, ${latencyMs} ms latency, ${reps} transactions${values['full-gc'] ? ', each after a full collection' : ''}:`);
+      console.log(`median loop end ${median('loopEnd').toFixed(1)} ms, median commit ${median('committed').toFixed(1)} ms`);
+    } finally {
+      await knex.destroy();
+    }
+  } finally {
+    await link.close();
+    await db.close();
+  }
+}
+
+async function timedTransaction(admin: Parameters<typeof truncateTables>[0], schema: string, knex: Knex, n: number, fullGc: boolean): Promise<Timeline> {
+  await truncateTables(admin, schema);
+  const { parents, children } = buildWorkload(n);
+  if (fullGc) globalThis.gc!();
+  const events: string[] = [];
+  const started = performance.now();
+  const at = () => performance.now() - started;
+  const note = (what: string) => events.push(`${at().toFixed(2).padStart(9)}  ${what}`);
+  const onQuery = ({ sql }: { sql: string }) => note(`sent  ${sql.replace(/\s+/g, ' ').slice(0, 60)}`);
+  knex.on('query', onQuery);
+  let loopEnd = 0;
+  try {
+    await batchTransaction(
+      knex,
+      async (trx) => {
+        // the loop of bench/contenders/one-by-one.ts
+        for (let i = 0; i < n; i++) {
+          const [{ id }] = await trx('parents').insert(parents[i]).returning('id');
+          await trx('children').insert({ parent_id: id, n: children[i].n, note: children[i].note });
+        }
+        loopEnd = at();
+        note('loop end');
+      },
+      { onFlush: ({ rows, statements, roundTrips, ms }) => note(`flush answered: ${rows} rows, ${statements} statements, ${roundTrips} round trip(s), ${ms.toFixed(1)} ms`) },
+    );
+  } finally {
+    knex.off('query', onQuery);
+  }
+  const committed = at();
+  note('committed');
+  return { events, loopEnd, committed };
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
