@@ -137,10 +137,11 @@ async function warmUp(db: Database, options: BenchOptions, contenders: readonly 
  * No full garbage collection is forced before it unless --full-gc: a forced
  * collection reduces memory, dropping V8's maps of objects that no longer
  * exist, and code compiled for them is thrown away. A library whose per-insert
- * objects all die with the transaction (knex-batch-inserts: measured at 1,000
- * parents, 68 ms with it and 33 ms without; the other contenders within 10%)
- * then runs every repetition in freshly deoptimized code, which a process
- * that is not forced to collect sees only after an idle-time collection.
+ * objects all die with the transaction then runs every repetition in freshly
+ * deoptimized code, which a process that is not forced to collect sees only
+ * after an idle-time collection (knex-batch-inserts at 1,000 parents: 68 ms
+ * with it and 33 ms without, the other contenders within 10%, until
+ * src/shape-keeper.ts kept one object of each such map alive: 26 against 19 ms).
  * Without it, each run pays the garbage collections its allocations cause,
  * some of them of garbage an earlier run left, which the rotating order
  * spreads over the contenders.
