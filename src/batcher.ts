@@ -62,9 +62,9 @@ import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readIn
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
 import { linkBuilder, linkSentinel, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
+import { keepBuilderShapes } from './shape-keeper';
 import { distributeResult } from './statement-results';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
-import { keepBuilderShapes } from './shape-keeper';
 import { type Catalog, catalogFor } from './table-metadata';
 
 const log = debug('knex-batch-inserts');
@@ -267,7 +267,11 @@ export class Batcher {
     this.ended = 'committing';
     if (this.parent) return;
     this.ids.pools.remember();
-    keepBuilderShapes(this.templates.values(), linkSentinel);
+    try {
+      keepBuilderShapes(this.templates.values(), linkSentinel);
+    } catch (error) {
+      log('builder shapes not kept: %s', messageOf(error)); // only speed is at stake: the commit goes on
+    }
   }
 
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */

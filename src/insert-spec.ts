@@ -72,7 +72,7 @@ export class InsertSpec implements InsertKind {
   }
 }
 
-keepSentinel(new InsertSpec({} as InsertKind, []));
+keepSentinel(new InsertSpec({} as InsertKind, [])); // kept alive for its map (see shape-keeper.ts)
 
 /** Why an insert cannot join a batch: it runs on its own, in its place in the queue, as knex writes it. */
 export class NotBatchable {

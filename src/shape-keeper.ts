@@ -29,19 +29,22 @@ export function keepSentinel(sentinel: object): void {
 }
 
 /**
- * After a commit: copies of the transaction's builders, one per kind of
- * insert, replace the last transaction's. `link` marks each copy as the
- * batcher marks the builders it queues, which changes its map the same way.
+ * Before COMMIT, once everything is written: copies of the transaction's
+ * builders, one per kind of insert, replace the last transaction's. `link`
+ * marks each copy as the batcher marks the builders it queues, which changes
+ * its map the same way (a parameter: queued-insert.ts imports this module).
  */
 export function keepBuilderShapes(builders: Iterable<QueryBuilderInternals>, link: (copy: QueryBuilderInternals) => void): void {
   const copies: QueryBuilderInternals[] = [];
   for (const builder of builders) {
     const copy = builder.clone();
-    // same properties, so the same map; values cut, so the transaction and its rows can be collected
-    (copy as { client: unknown }).client = undefined;
-    copy._single.insert = undefined;
+    // same properties, so the same map; their values cut, so that nothing of the transaction stays reachable:
+    // its client, its rows and merge values, the user's query context, and the stack knex's asyncStackTraces saves
+    const fields = copy as unknown as Record<string, unknown>;
+    for (const field of ['client', '_queryContext', '_asyncStack']) if (field in fields) fields[field] = undefined;
+    for (const field of ['insert', 'merge'] as const) if (field in copy._single) copy._single[field] = undefined;
     link(copy);
     copies.push(copy);
   }
-  kept.builderCopies = copies;
+  if (copies.length > 0) kept.builderCopies = copies; // a transaction that awaited no insert leaves the last ones
 }

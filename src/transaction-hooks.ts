@@ -130,6 +130,7 @@ class InsertRunner implements Runner {
   }
 }
 
+// kept alive for its map (see shape-keeper.ts)
 keepSentinel(new InsertRunner({} as Batcher, {} as KnexClient, {} as QueryBuilderInternals, () => ({}) as Runner));
 
 /** knex query-builder methods that, without raw SQL in them, cannot move a sequence. */
