@@ -16,7 +16,11 @@ import { copy } from './contenders/copy';
 import type { Contender } from './contenders/contender';
 import { knexBatchInserts } from './contenders/knex-batch-inserts';
 import { openDatabase } from './database';
+import { median, WARM_UP_RUNS } from './runner';
 import { buildWorkload, createTables, truncateTables } from './workload';
+
+/** Transactions whose allocations are measured, after the warm-up ones. */
+const MEASURED_RUNS = 7;
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string } }[];
@@ -33,7 +37,7 @@ async function main(): Promise<void> {
     await createTables(db.admin, db.schema);
     const session = await knexBatchInserts.open({ url: db.urlFor(), schema: db.schema });
     try {
-      for (let i = 0; i < 5; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))()); // warm-up, as the benchmark does
+      for (let i = 0; i < WARM_UP_RUNS; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))()); // warm-up, as the benchmark does
       await truncateTables(db.admin, db.schema);
       const run = session.prepare(buildWorkload(n));
       // no collection forced first: it would throw away the compiled code of the warm-up (see bench/runner.ts, timedRun)
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
     } finally {
       await session.close();
     }
-    console.log('\nBytes allocated per parent and child (1,000 of each; median of 7 transactions after 5 warm-up ones):\n');
+    console.log(`\nBytes allocated per parent and child (1,000 of each; median of ${MEASURED_RUNS} transactions after ${WARM_UP_RUNS} warm-up ones):\n`);
     for (const contender of [knexBatchInserts, copy]) console.log(`  ${contender.name.padEnd(20)} ${await allocatedPerPair(db, contender)}`);
   } finally {
     await db.close();
@@ -90,16 +94,15 @@ async function allocatedPerPair(db: Awaited<ReturnType<typeof openDatabase>>, co
   const session = await contender.open({ url: db.urlFor(), schema: db.schema });
   try {
     const perPair: number[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < WARM_UP_RUNS + MEASURED_RUNS; i++) {
       await truncateTables(db.admin, db.schema);
       const run = session.prepare(buildWorkload(1000));
       globalThis.gc!();
       const before = process.memoryUsage().heapUsed;
       await run();
-      if (i >= 5) perPair.push((process.memoryUsage().heapUsed - before) / 1000);
+      if (i >= WARM_UP_RUNS) perPair.push((process.memoryUsage().heapUsed - before) / 1000);
     }
-    perPair.sort((a, b) => a - b);
-    return `${Math.round(perPair[3]).toLocaleString('en-US')} bytes`;
+    return `${Math.round(median(perPair)).toLocaleString('en-US')} bytes`;
   } finally {
     await session.close();
   }

@@ -3,15 +3,17 @@
 // What happens when inside one knex-batch-inserts transaction of the
 // benchmark's workload: every statement as knex announces it (`query`
 // events), each flush as `onFlush` reports it, the end of the loop and the
-// commit, in ms from before BEGIN. Runs 5 untimed transactions first, as the
+// commit, in ms from before BEGIN. Runs untimed transactions first, as the
 // benchmark does, then prints the last of R timed ones and the medians of
 // when the loop ended and when the commit returned.
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { batchTransaction } from 'knex-batch-inserts';
 import { connectKnex } from './contenders/knex-connection';
+import { insertOneByOne } from './contenders/one-by-one';
 import { openDatabase } from './database';
 import { openLink } from './latency';
+import { median, WARM_UP_RUNS } from './runner';
 import { buildWorkload, createTables, truncateTables } from './workload';
 
 interface Timeline {
@@ -38,13 +40,13 @@ async function main(): Promise<void> {
     await createTables(db.admin, db.schema);
     const knex = connectKnex({ url: db.urlFor(link.port), schema: db.schema });
     try {
-      for (let i = 0; i < 5; i++) await timedTransaction(db.admin, db.schema, knex, n, false);
+      for (let i = 0; i < WARM_UP_RUNS; i++) await timedTransaction(db.admin, db.schema, knex, n, false);
       const runs: Timeline[] = [];
       for (let i = 0; i < reps; i++) runs.push(await timedTransaction(db.admin, db.schema, knex, n, values['full-gc']));
       console.log(runs[runs.length - 1].events.join('\n'));
-      const median = (key: 'loopEnd' | 'committed') => runs.map((run) => run[key]).sort((a, b) => a - b)[runs.length >> 1];
       console.log(`\n${n} parents + ${n} children, ${latencyMs} ms latency, ${reps} transactions${values['full-gc'] ? ', each after a full collection' : ''}:`);
-      console.log(`median loop end ${median('loopEnd').toFixed(1)} ms, median commit ${median('committed').toFixed(1)} ms`);
+      const loopEnd = median(runs.map((run) => run.loopEnd));
+      console.log(`median loop end ${loopEnd.toFixed(1)} ms, median commit ${median(runs.map((run) => run.committed)).toFixed(1)} ms`);
     } finally {
       await knex.destroy();
     }
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
 
 async function timedTransaction(admin: Parameters<typeof truncateTables>[0], schema: string, knex: Knex, n: number, fullGc: boolean): Promise<Timeline> {
   await truncateTables(admin, schema);
-  const { parents, children } = buildWorkload(n);
+  const work = buildWorkload(n);
   if (fullGc) globalThis.gc!();
   const events: string[] = [];
   const started = performance.now();
@@ -69,11 +71,7 @@ async function timedTransaction(admin: Parameters<typeof truncateTables>[0], sch
     await batchTransaction(
       knex,
       async (trx) => {
-        // the loop of bench/contenders/one-by-one.ts
-        for (let i = 0; i < n; i++) {
-          const [{ id }] = await trx('parents').insert(parents[i]).returning('id');
-          await trx('children').insert({ parent_id: id, n: children[i].n, note: children[i].note });
-        }
+        await insertOneByOne(trx, work);
         loopEnd = at();
         note('loop end');
       },
