@@ -264,8 +264,9 @@ export class Batcher {
   async finish(): Promise<void> {
     do await this.settle();
     while (this.queue.length > 0 || this.idWaiters.length > 0);
+    const closing = this.ended === undefined; // the callback form calls this, then knex's commit calls it again
     this.ended = 'committing';
-    if (this.parent) return;
+    if (this.parent || !closing) return;
     this.ids.pools.remember();
     try {
       keepBuilderShapes(this.templates.values(), linkSentinel);
