@@ -228,7 +228,7 @@ function readTableName(client: KnexClient, table: string, schema: unknown, query
   if (typeof schema === 'string' && schema !== '') parts.unshift(schema);
   else if (schema != null) return undefined;
   if (parts.length > 2) return undefined;
-  const names = parts.map((part) => databaseName(client, part.trim(), queryContext));
+  const names = parts.map((part) => databaseName(client.config, part.trim(), queryContext));
   return names.length === 2 ? { schema: names[0], name: names[1] } : { name: names[0] };
 }
 
@@ -309,9 +309,10 @@ function columnNamer(client: KnexClient, queryContext: unknown): Namer {
   let namer = isObject ? namersByContext.get(queryContext) : byPrimitive!.get(queryContext);
   if (!namer) {
     const names = new Map<string, string>();
+    const { config } = client; // the memo outlives this client's transaction: keep only what all of them share
     namer = (key) => {
       let name = names.get(key);
-      if (name === undefined) names.set(key, (name = databaseName(client, key, queryContext)));
+      if (name === undefined) names.set(key, (name = databaseName(config, key, queryContext)));
       return name;
     };
     if (isObject) namersByContext.set(queryContext, namer);

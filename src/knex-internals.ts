@@ -80,7 +80,6 @@ export interface KnexClient {
   acquireConnection(): Promise<Connection>;
   query(connection: Connection, query: QueryObject): Promise<QueryObject>;
   _query(connection: Connection, query: QueryObject): Promise<QueryObject>;
-  customWrapIdentifier(value: string, impl: (value: string) => string, queryContext: unknown): string;
   postProcessResponse(response: unknown, queryContext: unknown): unknown;
   emit(event: string, data: unknown): boolean;
   queryCompiler(builder: unknown): { tableName: string };
@@ -105,10 +104,12 @@ const identity = (value: string): string => value;
  * The name PostgreSQL sees for a knex-level identifier: the user's
  * `wrapIdentifier` applied, knex's quoting not. knex passes its quoting to
  * `wrapIdentifier` as the last step, so handing it the identity instead
- * yields the bare name.
+ * yields the bare name. It takes the config, not a client, as knex's
+ * `customWrapIdentifier` reads only that: names are memoised per config, and
+ * a memo holding a transaction's client would keep that transaction alive.
  */
-export function databaseName(client: KnexClient, name: string, queryContext: unknown): string {
-  return client.customWrapIdentifier(name, identity, queryContext);
+export function databaseName(config: Knex.Config, name: string, queryContext: unknown): string {
+  return config.wrapIdentifier ? config.wrapIdentifier(name, identity, queryContext) : name;
 }
 
 /** True for knex Raw and QueryBuilder values, which compile into SQL text. */

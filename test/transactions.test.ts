@@ -122,20 +122,27 @@ describe('transactions', () => {
   });
 
   it('leaves nothing of a committed transaction alive: its rows and client can be collected (src/shape-keeper.ts keeps copies)', async () => {
+    // a new knex instance, so that this is its first transaction: the one whose objects the per-instance memos see first
+    const fresh = newKnex({ asyncStackTraces: true });
     const collect = collector();
     const watched = await (async () => {
-      const row = { name: 'collectable' };
+      const row = { id: 1_000_000, name: 'collectable' };
+      const updates = { name: 'merged' };
+      const context = { user: { name: 'in context' } }; // knex clones a builder's context, not what it holds
       let client: object | undefined;
-      await batchTransaction(knex, async (trx) => {
+      await batchTransaction(fresh, async (trx) => {
         client = trx.client;
-        await trx('tx_items').insert(row).returning('id');
+        await trx('tx_items').insert(row).onConflict('id').merge(updates);
+        await trx('tx_items').insert({ name: 'with context' }).queryContext(context).returning('id');
         await trx('tx_items').insert({ name: 'never awaited for ids' });
       });
-      return { row: new WeakRef(row), client: new WeakRef(client!) };
+      return { row: new WeakRef(row), updates: new WeakRef(updates), context: new WeakRef(context.user), client: new WeakRef(client!) };
     })();
     await new Promise((resolve) => setImmediate(resolve)); // a WeakRef keeps its target alive until the job that made it ends
     collect();
-    expect({ row: watched.row.deref(), client: watched.client.deref() }).to.deep.equal({ row: undefined, client: undefined });
+    const alive = Object.entries(watched).filter(([, ref]) => ref.deref() !== undefined).map(([name]) => name);
+    expect(alive).to.deep.equal([]);
+    expect(await names()).to.deep.equal(['with context', 'never awaited for ids', 'collectable']);
   });
 });
 
