@@ -18,7 +18,7 @@ export function kinds(statements: readonly string[]): string[] {
     const text = sql.trim();
     if (/^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT)\b/i.test(text)) return text.split(/[ ;]/)[0].toUpperCase() === 'RELEASE' ? 'RELEASE' : text.split(/[ ;]/)[0].toUpperCase();
     if (text.startsWith('with relations as (')) return 'catalog';
-    if (text.startsWith('select array_to_string(array(select nextval(')) return 'ids';
+    if (text.startsWith('select (select string_agg(nextval(')) return 'ids';
     const insert = /^insert into "([^"]+)"(?:\."([^"]+)")?/.exec(text);
     if (insert) return `insert ${insert[2] ?? insert[1]}`;
     const copy = /^copy "([^"]+)"(?:\."([^"]+)")? \(.*\) from stdin$/.exec(text);
