@@ -444,6 +444,13 @@ export class Batcher {
     } catch (error) {
       throw this.fail(error, waiters);
     }
+    this.prefetchIds();
+  }
+
+  /** Draws, right after this task, what a first block of ids left of the last transaction's use (id-allocator.ts, prefetch). */
+  private prefetchIds(): void {
+    if (!this.ids.pools.prefetchWanted) return;
+    this.exclusive(() => this.ids.pools.prefetch(this.query, this.tx.typeParser)).catch((error) => this.fail(error, []));
   }
 
   /**

@@ -28,7 +28,8 @@ export interface BatchOptions {
   /**
    * Ids drawn from a sequence when code awaits ids one insert at a time: the
    * first request takes what it needs (for a bigint key: what the last
-   * transaction of this knex instance used, if more), later ones a block of
+   * transaction of this knex instance used, if more; beyond 10,000, it takes
+   * 10,000 and draws the rest in the background), later ones a block of
    * three times what the transaction drew so far, at least `min` and at most
    * `max`. Unused ids become gaps in the sequence: never more than `max` per
    * table and transaction, and for 4-byte keys at most max(min, 3 x ids used).
