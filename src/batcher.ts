@@ -123,6 +123,8 @@ export class Batcher {
   private failure: unknown;
   /** Set before COMMIT (everything is written) or at ROLLBACK: nothing more is queued. */
   private ended: 'committing' | 'rolled back' | undefined;
+  /** Set when `finish` begins: no more ids are drawn in the background. */
+  private finishing = false;
   private roundTrips = 0;
   /** Inserts queued so far, for captureCallSites: 'sampled'. */
   private origins = 0;
@@ -262,6 +264,7 @@ export class Batcher {
    * next one's first block) and the shapes of its builders (shape-keeper.ts).
    */
   async finish(): Promise<void> {
+    this.finishing = true;
     do await this.settle();
     while (this.queue.length > 0 || this.idWaiters.length > 0);
     const closing = this.ended === undefined; // the callback form calls this, then knex's commit calls it again
@@ -447,10 +450,17 @@ export class Batcher {
     this.prefetchIds();
   }
 
-  /** Draws, right after this task, what a first block of ids left of the last transaction's use (id-allocator.ts, prefetch). */
+  /**
+   * Draws, right after this task, what a first block of ids left of the last
+   * transaction's use (id-allocator.ts, prefetch), while the code goes on.
+   * Not once `finish` has begun: the code has returned, and COMMIT must not
+   * find a draw it did not wait for.
+   */
   private prefetchIds(): void {
-    if (!this.ids.pools.prefetchWanted) return;
-    this.exclusive(() => this.ids.pools.prefetch(this.query, this.tx.typeParser)).catch((error) => this.fail(error, []));
+    if (!this.ids.pools.prefetchWanted || this.finishing || this.ended) return;
+    this.exclusive(() => this.ids.pools.prefetch(this.query, this.tx.typeParser)).catch((error) => {
+      this.fail(new BatchInsertError(`knex-batch-inserts: drawing ids in the background failed: ${messageOf(error)}`, { cause: error }), []);
+    });
   }
 
   /**

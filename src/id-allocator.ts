@@ -68,9 +68,9 @@ export class IdAllocator {
   private readonly pools = new Map<string, Pool>();
   /** Draws under way: ids they bring belong to rows queued before any await that comes meanwhile. */
   private draws = 0;
-  /** Per table: ids of the last transaction's use that the first block left out, for `prefetch`. */
-  private readonly toPrefetch = new Map<TableMeta, number>();
-  /** Counts `forget` calls: a prefetch answered after one brings ids from before it, which are dropped. */
+  /** By table id: ids of the last transaction's use that the first block left out, for `prefetch`, and `forgotten` when asked for. */
+  private readonly toPrefetch = new Map<string, { table: TableMeta; count: number; forgotten: number }>();
+  /** Counts `forget` calls: ids drawn before one and answered after it may collide, and only what was needed of them is kept. */
   private forgotten = 0;
 
   constructor(
@@ -110,11 +110,13 @@ export class IdAllocator {
     const wanted = requests.filter((request) => request.count > 0);
     if (wanted.length === 0) return;
     const sizes = wanted.map((request) => this.blockSize(request));
+    const forgotten = this.forgotten;
     this.draws++;
     const drawn = await this.draw(wanted, sizes, query, parserOf).finally(() => this.draws--);
     for (const [i, { table, count }] of wanted.entries()) {
       if (drawn[i].length < count) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
-      this.add(table, drawn[i]);
+      // forgotten meanwhile: the rows that asked were queued before that statement and take their ids; the rest is dropped
+      this.add(table, this.forgotten === forgotten ? drawn[i] : drawn[i].slice(0, count));
     }
   }
 
@@ -124,19 +126,19 @@ export class IdAllocator {
   }
 
   /**
-   * Draws what the first blocks left out (see FIRST_BLOCK_MOST), for tables
-   * whose pools still hold ids: in the background, while awaits go on taking
-   * from the pools, so this is not one of the draws that hold them back. Its
-   * ids go to the end of the pools, after those drawn before, in sequence
-   * order. Dropped if the pools were forgotten meanwhile.
+   * Draws what the first blocks left out (see FIRST_BLOCK_MOST): in the
+   * background, while awaits go on taking from the pools, so this is not one
+   * of the draws that hold them back. Its ids go to the end of the pools,
+   * after those drawn before, in sequence order. Nothing is drawn or kept
+   * once the pools were forgotten after it was asked for.
    */
   async prefetch(query: RunQuery, parserOf: TypeParserOf): Promise<void> {
-    if (this.toPrefetch.size === 0) return; // forgotten since it was asked for
-    const sizes = [...this.toPrefetch.values()];
-    const wanted = [...this.toPrefetch.keys()].map((table) => ({ table, count: 0, grow: false })); // none needed: cut to the room left
-    this.toPrefetch.clear();
     const forgotten = this.forgotten;
-    const drawn = await this.draw(wanted, sizes, query, parserOf);
+    const wanted = [...this.toPrefetch.values()].filter((request) => request.forgotten === forgotten);
+    this.toPrefetch.clear();
+    if (wanted.length === 0) return;
+    const requests = wanted.map(({ table }) => ({ table, count: 0, grow: false })); // none needed: cut to the room left
+    const drawn = await this.draw(requests, wanted.map(({ count }) => count), query, parserOf);
     if (this.forgotten !== forgotten) return;
     for (const [i, { table }] of wanted.entries()) this.add(table, drawn[i]);
   }
@@ -164,7 +166,6 @@ export class IdAllocator {
   /** Drops the ids in the pools; blocks start small again, which bounds what repeated drops waste. */
   forget(): void {
     this.forgotten++;
-    this.toPrefetch.clear();
     for (const pool of this.pools.values()) {
       pool.next = pool.ids.length;
       pool.drawn = 0;
@@ -178,15 +179,17 @@ export class IdAllocator {
    * (up to `max`): a job that runs the same loop again draws its ids in one
    * query, or, beyond FIRST_BLOCK_MOST, in one query and one prefetch.
    * 4-byte keys never get the larger first block, since ids a shorter
-   * transaction leaves unused bring their end closer.
+   * transaction leaves unused bring their end closer. After `forget`, blocks
+   * start small again, without the last transaction's figure.
    */
   private blockSize({ table, count, grow }: IdRequest): number {
-    const drawn = this.pools.get(table.id)?.drawn ?? 0;
+    const pool = this.pools.get(table.id);
+    const drawn = pool?.drawn ?? 0;
     if (!grow) return count;
     if (drawn === 0) {
-      const last = table.generatedKey!.typeOid === INT8_OID ? Math.min(this.blocks.max, this.lastUsed.get(table.id) ?? 0) : 0;
+      const last = !pool && table.generatedKey!.typeOid === INT8_OID ? Math.min(this.blocks.max, this.lastUsed.get(table.id) ?? 0) : 0;
       const first = Math.max(count, Math.min(last, FIRST_BLOCK_MOST));
-      if (last > first) this.toPrefetch.set(table, last - first);
+      if (last > first) this.toPrefetch.set(table.id, { table, count: last - first, forgotten: this.forgotten });
       return first;
     }
     return Math.max(count, Math.min(this.blocks.max, Math.max(this.blocks.min, 3 * drawn)));

@@ -172,6 +172,8 @@ describe('pre-allocated ids', () => {
     });
     expect(ids).to.deep.equal(['20001', '20002']);
     expect(await knex('id_default').orderBy('id').pluck('name')).to.deep.equal(['first', 'before setval', 'after 1', 'after 2']);
+    const drawn = (await knex.raw("select last_value from pg_sequences where sequencename = 'id_default_id_seq'")).rows;
+    expect(drawn).to.deep.equal([{ last_value: '20033' }]); // after a drop, blocks start small again: 1, then 32
   });
 
   it('notices a table recreated with another sequence, and reads the catalog again within the transaction', async () => {
