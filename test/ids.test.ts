@@ -134,32 +134,34 @@ describe('pre-allocated ids', () => {
     expect((await knex.raw("select last_value from pg_sequences where sequencename = 'id_serial_id_seq'")).rows).to.deep.equal([{ last_value: '5' }]);
   });
 
+  /** The ids of a loop of 12,000 awaited inserts into id_default. */
+  const largeJob = async (trx: Knex.Transaction) => {
+    const ids = [];
+    for (let i = 0; i < 12_000; i++) ids.push((await trx('id_default').insert({ name: `j${i}` }).returning('id'))[0].id);
+    return ids;
+  };
+  /** A new knex instance (its own memory of ids used) that has run largeJob once, on an empty id_default, emptied again. */
+  const afterLargeJob = async () => {
+    await knex.raw('truncate id_default restart identity');
+    const db = newKnex();
+    await batchTransaction(db, largeJob);
+    await knex.raw('truncate id_default restart identity');
+    return db;
+  };
+  const lastIdDrawn = async () => (await knex.raw("select last_value from pg_sequences where sequencename = 'id_default_id_seq'")).rows;
+
   it('draws a repeated large job\'s first 10,000 ids while it waits and the rest right after, in the background, in queue order', async () => {
-    await knex.raw('truncate id_default restart identity');
-    const db = newKnex(); // its own memory of ids used
-    const job = (trx: Knex.Transaction) => (async () => {
-      const ids = [];
-      for (let i = 0; i < 12_000; i++) ids.push((await trx('id_default').insert({ name: `j${i}` }).returning('id'))[0].id);
-      return ids;
-    })();
-    await batchTransaction(db, job);
-    await knex.raw('truncate id_default restart identity');
-    const { result, statements } = await recordStatements(db, () => batchTransaction(db, job));
-    const drawn = (await knex.raw("select last_value from pg_sequences where sequencename = 'id_default_id_seq'")).rows;
+    const db = await afterLargeJob();
+    const { result, statements } = await recordStatements(db, () => batchTransaction(db, largeJob));
     const write = databaseSource() === 'PGlite' ? 'insert id_default' : 'copy id_default'; // PGlite's socket server takes no COPY
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'ids', 'ids', write, write, 'COMMIT']);
     expect(result).to.deep.equal(Array.from({ length: 12_000 }, (_, i) => String(i + 1)));
-    expect(drawn).to.deep.equal([{ last_value: '12000' }]); // no id left unused
+    expect(await lastIdDrawn()).to.deep.equal([{ last_value: '12000' }]); // no id left unused
     expect(await knex('id_default').orderBy('id').limit(2).pluck('name')).to.deep.equal(['j0', 'j1']);
   });
 
   it('drops ids drawn in the background when a statement may move the sequence meanwhile', async () => {
-    await knex.raw('truncate id_default restart identity');
-    const db = newKnex();
-    await batchTransaction(db, async (trx) => {
-      for (let i = 0; i < 12_000; i++) await trx('id_default').insert({ name: `j${i}` }).returning('id');
-    });
-    await knex.raw('truncate id_default restart identity');
+    const db = await afterLargeJob();
     const ids = await batchTransaction(db, async (trx) => {
       await trx('id_default').insert({ name: 'first' }).returning('id'); // 10,000 drawn; 2,000 more on their way
       const moved = trx.select(trx.raw("setval('id_default_id_seq', 20000)"));
@@ -172,8 +174,7 @@ describe('pre-allocated ids', () => {
     });
     expect(ids).to.deep.equal(['20001', '20002']);
     expect(await knex('id_default').orderBy('id').pluck('name')).to.deep.equal(['first', 'before setval', 'after 1', 'after 2']);
-    const drawn = (await knex.raw("select last_value from pg_sequences where sequencename = 'id_default_id_seq'")).rows;
-    expect(drawn).to.deep.equal([{ last_value: '20033' }]); // after a drop, blocks start small again: 1, then 32
+    expect(await lastIdDrawn()).to.deep.equal([{ last_value: '20033' }]); // after a drop, blocks start small again: 1, then 32
   });
 
   it('notices a table recreated with another sequence, and reads the catalog again within the transaction', async () => {
