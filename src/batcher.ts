@@ -544,6 +544,7 @@ export class Batcher {
       const lastSent = () => {
         sent = true;
         stats.roundTrips = this.roundTrips - roundTripsBefore;
+        keepWanted(inserts); // the rest are let go until the answer (see releaseCopied in statement-writer.ts)
         release?.();
       };
       for (const [i, segment] of segments.entries()) {
@@ -664,7 +665,7 @@ export class Batcher {
   private statementFailed(error: unknown, statement: Statement): unknown {
     if (this.ended === 'rolled back') return error; // rolled back meanwhile: its answer no longer matters
     if (STALE_CATALOG_CODES.has((error as { code?: string }).code!)) this.catalog.forget(); // for the next transaction
-    return statementError(error, statement);
+    return statementError(error, statement.failed());
   }
 
   private async runInPlace(insert: QueuedInsert): Promise<void> {
@@ -734,6 +735,13 @@ function insertResult(client: KnexClient, rowCount: number): unknown {
 const NO_OUTCOME: InsertOutcome = Object.freeze({ rowCount: 0 });
 
 function noop(): void {}
+
+/** Removes, in place, the inserts whose outcome nobody will read (see QueuedInsert.outcomeWanted). */
+function keepWanted(inserts: QueuedInsert[]): void {
+  let kept = 0;
+  for (const insert of inserts) if (insert.outcomeWanted) inserts[kept++] = insert;
+  inserts.length = kept;
+}
 
 /** Keeps `promise` in `list` until it settles, as a promise that never rejects. */
 function listUntilSettled(list: Promise<void>[], promise: Promise<unknown>): void {

@@ -52,7 +52,11 @@ export class CopyBatch {
   private error: unknown;
   private finish!: (result: CopyBatchResult) => void;
 
-  constructor(private readonly commands: readonly CopyCommand[]) {
+  /** Let go once written: their data refers to the inserts it was written from (see releaseCopied in statement-writer.ts). */
+  private commands: readonly CopyCommand[];
+
+  constructor(commands: readonly CopyCommand[]) {
+    this.commands = commands;
     this.text = commands.map(({ sql }) => sql).join(';\n');
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
@@ -106,6 +110,7 @@ export class CopyBatch {
       }
     } finally {
       stream.uncork();
+      this.commands = [];
     }
   }
 

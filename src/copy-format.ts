@@ -21,6 +21,8 @@ const PIECE = 64 * 1024;
 export interface CopyColumn {
   /** The knex-level key of the rows. */
   key: string;
+  /** The PostgreSQL column it fills. */
+  name: string;
   /** The pre-allocated key column: a row's id, when it has one, is its value. */
   id: boolean;
   /** A json or jsonb column: arrays go as JSON text, not as PostgreSQL arrays (as for INSERT, see statement-writer.ts). */
@@ -97,4 +99,25 @@ function field(value: unknown, prepare: PrepareValue): string {
   if (text === null) return '\\N';
   const plain = String(text);
   return SPECIAL.test(plain) ? plain.replace(SPECIAL_ALL, (char) => ESCAPES[char]) : plain;
+}
+
+const UNESCAPES: Record<string, string> = { '\\': '\\', n: '\n', r: '\r', t: '\t' };
+
+/**
+ * Rows of COPY text as `copyText` writes it, read back by column name (NULL
+ * as null, every other value as its text): what an error reads of a batch
+ * whose inserts were let go once their text was written.
+ */
+export function parseCopyText(text: string, columns: readonly string[]): Row[] {
+  const lines = text.split('\n');
+  lines.pop(); // the text ends with a newline
+  return lines.map((line) => {
+    const fields = line.split('\t');
+    const row: Row = {};
+    columns.forEach((column, i) => {
+      const field = fields[i];
+      row[column] = field === '\\N' ? null : field.replace(/\\(.)/g, (_, char: string) => UNESCAPES[char] ?? char);
+    });
+    return row;
+  });
 }

@@ -3,7 +3,6 @@
 import * as path from 'node:path';
 import type { Row } from './knex-internals';
 import { SAMPLED_CALL_SITES } from './options';
-import type { Statement, StatementRow } from './statement-writer';
 
 /** Where an insert was queued: an object whose `stack` V8 formats on first read. */
 export interface Origin {
@@ -150,37 +149,54 @@ function textOf(value: unknown): string | undefined {
   return value == null ? undefined : String(value);
 }
 
+/** A row a failed statement sent: the insert it came from (rows of one insert share it), its index there, and its values. */
+export interface SentRow {
+  insert: { readonly origin: Origin };
+  index: number;
+  sent: Row;
+}
+
+/** What an error reads of a failed statement. */
+export interface FailedStatement {
+  tableLabel: string;
+  /** A COPY: errors raised while reading a row name its line. */
+  copy: boolean;
+  rows: readonly SentRow[];
+  /** Reads a sent row by database column name. */
+  valueOf(row: Row, column: string): unknown;
+}
+
 /** The error of a failed statement, naming the insert (and its line) that queued the failing row, where known. */
-export function statementError(error: unknown, statement: Statement): BatchInsertError {
-  const line = statement.copyData ? copyLine(error) : undefined;
-  const found = failingRows(error, statement.rows.map(({ sent }) => sent), statement.valueOf);
-  const matches = line === undefined || line >= statement.rows.length ? found : [line, ...found.filter((index) => index !== line)];
+export function statementError(error: unknown, statement: FailedStatement): BatchInsertError {
+  const { rows, tableLabel } = statement;
+  const line = statement.copy ? copyLine(error) : undefined;
+  const found = failingRows(error, rows.map(({ sent }) => sent), statement.valueOf);
+  const matches = line === undefined || line >= rows.length ? found : [line, ...found.filter((index) => index !== line)];
   const index = matches.length > 0 ? matches[0] : -1;
-  const culprit = statement.rows[Math.max(index, 0)];
-  const { spec, insert } = culprit.item;
+  const culprit = rows[Math.max(index, 0)];
   const detail = (error as { detail?: unknown }).detail;
-  const inserts = new Set(statement.rows.map((row) => row.item.insert)).size;
+  const inserts = new Set(rows.map((row) => row.insert)).size;
   const note = (error as { code?: unknown }).code === '23505' && matches.length > 1
-    ? `${matches.length} rows of the statement have this key; the others were queued at ${sitesOf(matches.slice(1).map((i) => statement.rows[i]))}`
+    ? `${matches.length} rows of the statement have this key; the others were queued at ${sitesOf(matches.slice(1).map((i) => rows[i]))}`
     : undefined;
   const what = index >= 0
     ? `row ${culprit.index} of the insert`
-    : `the row is one of ${statement.rows.length} from ${inserts} insert${inserts > 1 ? 's' : ''}${otherCallSites(statement, insert.origin)}; the first was`;
+    : `the row is one of ${rows.length} from ${inserts} insert${inserts > 1 ? 's' : ''}${otherCallSites(rows, culprit.insert.origin)}; the first was`;
   return new BatchInsertError(
-    `insert into ${spec.tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`,
-    { origin: insert.origin, cause: error, table: spec.tableLabel, what, note },
+    `insert into ${tableLabel} failed: ${messageOf(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`,
+    { origin: culprit.insert.origin, cause: error, table: tableLabel, what, note },
   );
 }
 
-function otherCallSites(statement: Statement, first: Origin): string {
+function otherCallSites(rows: readonly SentRow[], first: Origin): string {
   const firstSite = callSite(first);
-  const others = statement.rows.filter(({ item }) => callSite(item.insert.origin) !== firstSite);
+  const others = rows.filter(({ insert }) => callSite(insert.origin) !== firstSite);
   return others.length > 0 ? ` (also queued at ${sitesOf(others)})` : '';
 }
 
 /** The distinct call sites of `rows`, at most three. */
-function sitesOf(rows: readonly StatementRow[]): string {
-  const sites = [...new Set(rows.map(({ item }) => callSite(item.insert.origin) ?? 'an unknown place'))];
+function sitesOf(rows: readonly SentRow[]): string {
+  const sites = [...new Set(rows.map(({ insert }) => callSite(insert.origin) ?? 'an unknown place'))];
   return sites.slice(0, 3).join(', ') + (sites.length > 3 ? ', ...' : '');
 }
 

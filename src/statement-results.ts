@@ -4,7 +4,7 @@
 import debug from 'debug';
 import type { Row } from './knex-internals';
 import type { InsertOutcome } from './queued-insert';
-import { type FlushItem, matchKey, rowsIn, type Statement } from './statement-writer';
+import { type FlushItem, matchKey, type Statement, type WholeInserts } from './statement-writer';
 
 const log = debug('knex-batch-inserts');
 
@@ -38,16 +38,14 @@ export function distributeResult(statement: Statement, returned: readonly Row[],
 /**
  * A statement matched by count that carries every row of its inserts: each
  * insert's row count is its number of rows (one insert alone gets what the
- * statement wrote, rows a trigger dropped included). Inserts whose outcome
- * nobody will read (see QueuedInsert.outcomeWanted) get none: a large COPY
- * would keep thousands alive.
+ * statement wrote, rows a trigger dropped included). Only inserts whose
+ * outcome is still wanted are left to get one (see releaseCopied).
  */
-function distributeCount(items: readonly FlushItem[], rowCount: number | null): void {
-  const sent = rowsIn(items);
-  if (rowCount !== sent) log('%s wrote %d of %d rows', items[0].spec.tableLabel, rowCount, sent);
-  for (const item of items) {
+function distributeCount({ tableLabel, inserts, rows, wanted }: WholeInserts, rowCount: number | null): void {
+  if (rowCount !== rows) log('%s wrote %d of %d rows', tableLabel, rowCount, rows);
+  for (const item of wanted) {
     if (!item.insert.outcomeWanted) continue;
-    outcomeOf(item).rowCount += items.length === 1 ? rowCount ?? 0 : item.spec.rows.length;
+    outcomeOf(item).rowCount += inserts === 1 ? rowCount ?? 0 : item.spec.rows.length;
   }
 }
 

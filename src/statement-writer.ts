@@ -4,7 +4,8 @@
 // this module decides which rows go into which statement and what each
 // statement returns so that its answer can be given back to each insert.
 import camelCase from 'lodash/camelCase';
-import { type CopyColumn, copyText, fitsColumns, type PrepareValue } from './copy-format';
+import { type CopyColumn, copyText, fitsColumns, parseCopyText, type PrepareValue } from './copy-format';
+import type { FailedStatement, Origin, SentRow } from './errors';
 import type { Group, PlannedInsert } from './flush-plan';
 import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
@@ -54,12 +55,23 @@ export interface Statement {
   bindings: readonly unknown[];
   /** For `COPY ... FROM STDIN`: the data, as pieces of text. */
   copyData?: () => Iterable<string>;
+  /** The rows an INSERT sends, which its answer is matched to; none for a COPY, matched by count. */
   rows: readonly StatementRow[];
-  /** Set when the statement carries every row of these inserts and is matched by count (a COPY): each gets its own row count. */
-  wholeInserts?: readonly FlushItem[];
+  /** Set for a statement that carries every row of its inserts and is matched by count (a COPY): each gets its own row count. */
+  wholeInserts?: WholeInserts;
   matching: Matching;
   /** Reads a sent row by database column name. */
   valueOf(row: Row, column: string): unknown;
+  /** What its error reads of it, should it fail. */
+  failed(): FailedStatement;
+}
+
+/** The inserts of a COPY: how many, with how many rows, and those whose outcome is still wanted (see releaseCopied). */
+export interface WholeInserts {
+  tableLabel: string;
+  inserts: number;
+  rows: number;
+  wanted: readonly FlushItem[];
 }
 
 /** A key value as PostgreSQL will store it, as text; undefined where that cannot be told (a Date for a text column). */
@@ -169,7 +181,7 @@ class ColumnNames {
 }
 
 /** How many rows these inserts carry. */
-export function rowsIn(items: readonly FlushItem[]): number {
+function rowsIn(items: readonly FlushItem[]): number {
   let rows = 0;
   for (const { spec } of items) rows += spec.rows.length;
   return rows;
@@ -333,7 +345,13 @@ function compile(group: Group<FlushItem>, template: QueryBuilderInternals, chunk
   if (compiled.bindings.length > MAX_PARAMETERS) {
     throw new Error(`knex-batch-inserts: a statement for ${first.spec.tableLabel} has ${compiled.bindings.length} parameters`);
   }
-  return { sql, bindings: compiled.bindings, rows: chunk, matching, valueOf: (row, column) => names.valueOf(row, column) };
+  const valueOf = (row: Row, column: string) => names.valueOf(row, column);
+  const failed = () => ({ tableLabel: first.spec.tableLabel, copy: false, rows: forError(chunk), valueOf });
+  return { sql, bindings: compiled.bindings, rows: chunk, matching, valueOf, failed };
+}
+
+function forError(rows: readonly StatementRow[]): SentRow[] {
+  return rows.map(({ item, index, sent }) => ({ insert: item.insert, index, sent }));
 }
 
 function returningFor(first: FlushItem, matching: Matching, names: ColumnNames): string[] | undefined {
@@ -353,7 +371,7 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
  *
  * The text is written from the inserts' own rows and ids: a large group
  * builds no row objects to send (prepareRows), which would live as long as
- * the round trip. The sent rows are built only if an error needs them.
+ * the round trip. Once it is written, the inserts are let go (releaseCopied).
  */
 function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, client: KnexClient): Statement | undefined {
   const prepare = (client.driver as { utils?: { prepareValue?: PrepareValue } }).utils?.prepareValue;
@@ -367,20 +385,70 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
     for (let index = 0; index < spec.rows.length; index++) if (!fitsColumns(spec.rows[index], insert.ids[index], columns)) return undefined;
   }
   const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(columns.map(({ key }) => key))}) from stdin`;
-  let names: ColumnNames | undefined;
-  let rows: StatementRow[] | undefined;
-  const columnNames = () => (names ??= new ColumnNames(group));
+  const whole: WholeInserts = { tableLabel: first.tableLabel, inserts: group.inserts.length, rows: rowsIn(group.inserts), wanted: group.inserts };
+  let copied: CopiedRows | undefined;
   return {
     sql,
     bindings: [],
-    copyData: () => copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare),
-    get rows() {
-      return (rows ??= prepareRows(group, columnNames()));
+    *copyData() {
+      const pieces: string[] = [];
+      for (const piece of copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare)) {
+        pieces.push(piece);
+        yield piece;
+      }
+      copied = releaseCopied(group, pieces, columns);
     },
-    wholeInserts: group.inserts,
+    rows: [],
+    wholeInserts: whole,
     matching: { by: 'count' },
-    valueOf: (row, column) => columnNames().valueOf(row, column),
+    valueOf: (row, column) => columnValue(first, row, column),
+    failed: () => (copied ? copiedRows(first.tableLabel, copied) : liveRows(group)),
   };
+}
+
+/** What is kept of a COPY's inserts once its text is written: their origins, their row counts, and the text. */
+interface CopiedRows {
+  origins: Origin[];
+  rowCounts: number[];
+  pieces: string[];
+  columns: string[];
+}
+
+/**
+ * Lets go of a COPY's inserts once its text is written, but for those whose
+ * outcome is still wanted (QueuedInsert.outcomeWanted): in a loop, every
+ * other insert's await was answered already, and nothing reads it again.
+ * The batch is answered a round trip or more later, while the code queues
+ * the next ones; held until then, a few thousand inserts with their rows
+ * would outlive two minor collections and be moved to V8's old generation,
+ * which grows by all it is given until a full collection (the README's
+ * memory figures). The text and each insert's origin are kept for an error.
+ */
+function releaseCopied(group: Group<FlushItem>, pieces: string[], columns: readonly CopyColumn[]): CopiedRows {
+  const copied: CopiedRows = { origins: [], rowCounts: [], pieces, columns: columns.map(({ name }) => name) };
+  let kept = 0;
+  for (const item of group.inserts) {
+    copied.origins.push(item.insert.origin);
+    copied.rowCounts.push(item.spec.rows.length);
+    if (item.insert.outcomeWanted) group.inserts[kept++] = item;
+  }
+  group.inserts.length = kept;
+  return copied;
+}
+
+function copiedRows(tableLabel: string, { origins, rowCounts, pieces, columns }: CopiedRows): FailedStatement {
+  const parsed = parseCopyText(pieces.join(''), columns);
+  const rows: SentRow[] = [];
+  origins.forEach((origin, i) => {
+    const insert = { origin };
+    for (let index = 0; index < rowCounts[i]; index++) rows.push({ insert, index, sent: parsed[rows.length] });
+  });
+  return { tableLabel, copy: true, rows, valueOf: (row, column) => row[column] };
+}
+
+function liveRows(group: Group<FlushItem>): FailedStatement {
+  const names = new ColumnNames(group);
+  return { tableLabel: group.inserts[0].spec.tableLabel, copy: true, rows: forError(prepareRows(group, names)), valueOf: (row, column) => names.valueOf(row, column) };
 }
 
 /**
@@ -400,7 +468,7 @@ function copyColumns(first: InsertSpec, id: unknown, meta: TableMeta): CopyColum
     columns.push(generated);
   }
   if (keys.length === 0 || new Set(columns).size !== columns.length) return undefined;
-  return keys.map((key, i) => ({ key, id: columns[i] === generated, json: meta.jsonColumns.has(columns[i]) }));
+  return keys.map((key, i) => ({ key, name: columns[i], id: columns[i] === generated, json: meta.jsonColumns.has(columns[i]) }));
 }
 
 /**

@@ -70,6 +70,30 @@ describe('errors', () => {
     expect(await count()).to.equal(1);
   });
 
+  it('a foreign-key violation in a COPY whose awaits were answered names its row and line, read back from the COPY text', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    await knex.raw('create table e_pets (id serial primary key, owner_id int not null references e_people (id), name text)');
+    try {
+      const sites = { loop: '', bad: '' };
+      const error = await batchTransaction(knex, async (trx) => {
+        for (let i = 0; i < 1200; i++) {
+          sites.loop = here(); await trx('e_pets').insert({ owner_id: 1, name: `pet\t${i}` }); // prettier-ignore
+          if (i === 700) {
+            sites.bad = here(); await trx('e_pets').insert({ owner_id: 404, name: 'stray' }); // prettier-ignore
+          }
+        }
+      }, { captureCallSites: true }).catch((e) => e);
+      expect(error).to.be.instanceOf(BatchInsertError);
+      expect(error).to.include({ code: '23503', table: 'e_pets', detail: 'Key (owner_id)=(404) is not present in table "e_people".' });
+      expect(error.where).to.not.match(/line \d+/); // checked at the end of the COPY: only the values tell the row
+      expect(error.queuedAt).to.match(new RegExp(`^${sites.bad}:`));
+      expect(error.message).to.contain('row 0 of the insert queued at');
+      expect(Number((await knex('e_pets').count('* as n'))[0].n)).to.equal(0);
+    } finally {
+      await knex.raw('drop table e_pets');
+    }
+  });
+
   it('a unique violation names the duplicate row among rows queued elsewhere', async () => {
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
