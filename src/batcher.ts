@@ -61,7 +61,7 @@ import { type IdAwait, IdAssignment } from './id-assignment';
 import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readInsert, type TableName } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
-import { linkBuilder, linkSentinel, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
+import { keepOutcomesWanted, linkBuilder, linkSentinel, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { keepBuilderShapes } from './shape-keeper';
 import { distributeResult } from './statement-results';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
@@ -544,7 +544,7 @@ export class Batcher {
       const lastSent = () => {
         sent = true;
         stats.roundTrips = this.roundTrips - roundTripsBefore;
-        keepWanted(inserts); // the rest are let go until the answer (see releaseCopied in statement-writer.ts)
+        keepOutcomesWanted(inserts, (insert) => insert); // the rest are let go until the answer (see releaseCopied in statement-writer.ts)
         release?.();
       };
       for (const [i, segment] of segments.entries()) {
@@ -735,13 +735,6 @@ function insertResult(client: KnexClient, rowCount: number): unknown {
 const NO_OUTCOME: InsertOutcome = Object.freeze({ rowCount: 0 });
 
 function noop(): void {}
-
-/** Removes, in place, the inserts whose outcome nobody will read (see QueuedInsert.outcomeWanted). */
-function keepWanted(inserts: QueuedInsert[]): void {
-  let kept = 0;
-  for (const insert of inserts) if (insert.outcomeWanted) inserts[kept++] = insert;
-  inserts.length = kept;
-}
 
 /** Keeps `promise` in `list` until it settles, as a promise that never rejects. */
 function listUntilSettled(list: Promise<void>[], promise: Promise<unknown>): void {

@@ -130,6 +130,13 @@ export class QueuedInsert {
   }
 }
 
+/** Removes from `entries`, in place, those whose insert's outcome nobody will read (see QueuedInsert.outcomeWanted). */
+export function keepOutcomesWanted<T>(entries: T[], insertOf: (entry: T) => QueuedInsert): void {
+  let kept = 0;
+  for (const entry of entries) if (insertOf(entry).outcomeWanted) entries[kept++] = entry;
+  entries.length = kept;
+}
+
 /** A queued insert of no transaction, kept alive for its map (see shape-keeper.ts). */
 const SENTINEL = new QueuedInsert({ _single: { insert: {} } } as QueryBuilderInternals, {});
 keepSentinel(SENTINEL);

@@ -9,7 +9,7 @@ import type { FailedStatement, Origin, SentRow } from './errors';
 import type { Group, PlannedInsert } from './flush-plan';
 import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
-import type { InsertOutcome, QueuedInsert } from './queued-insert';
+import { type InsertOutcome, keepOutcomesWanted, type QueuedInsert } from './queued-insert';
 import type { TableMeta } from './table-metadata';
 
 /** PostgreSQL's limit: the parameter count of a statement is a 16-bit number. */
@@ -425,14 +425,13 @@ interface CopiedRows {
  * memory figures). The text and each insert's origin are kept for an error.
  */
 function releaseCopied(group: Group<FlushItem>, pieces: string[], columns: readonly CopyColumn[]): CopiedRows {
-  const copied: CopiedRows = { origins: [], rowCounts: [], pieces, columns: columns.map(({ name }) => name) };
-  let kept = 0;
-  for (const item of group.inserts) {
-    copied.origins.push(item.insert.origin);
-    copied.rowCounts.push(item.spec.rows.length);
-    if (item.insert.outcomeWanted) group.inserts[kept++] = item;
-  }
-  group.inserts.length = kept;
+  const copied: CopiedRows = {
+    origins: group.inserts.map(({ insert }) => insert.origin),
+    rowCounts: group.inserts.map(({ spec }) => spec.rows.length),
+    pieces,
+    columns: columns.map(({ name }) => name),
+  };
+  keepOutcomesWanted(group.inserts, ({ insert }) => insert);
   return copied;
 }
 
