@@ -23,8 +23,8 @@ export interface BatchOptions {
    * answer. While two such flushes are on their way, a full queue waits for
    * the first to be answered: at most about three times this many rows are
    * held. Default 10,000. Loading 1,000,000 rows at once, the process then
-   * peaks at about four times the memory of the rows; 4,000 keeps it within
-   * two times, at some speed (see the README's Performance section).
+   * peaks at about four times the memory of the rows; 2,000 to 4,000 keep it
+   * at about two times, at some speed (see the README's Performance section).
    */
   maxQueuedRows?: number;
   /**
