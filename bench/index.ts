@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as pg from 'pg';
 import { CONTENDERS } from './contenders';
+import { knexBatchInsertsWith } from './contenders/knex-batch-inserts';
 import type { Contender } from './contenders/contender';
 import { pgp } from './contenders/pg-promise';
 import { type Database, openDatabase, redact } from './database';
@@ -66,13 +67,14 @@ function printHeader(db: Database, env: ReturnType<typeof describeEnvironment>, 
   if (options.fullGc && globalThis.gc === undefined) console.log('(--full-gc without node --expose-gc: no collection can be forced)');
 }
 
-/** The contenders asked for, less those that cannot run on the embedded PGlite (said so on stdout). */
+/** The contenders asked for, less those that cannot run on the embedded PGlite (said so on stdout), with --max-queued-rows applied. */
 function runnable(options: BenchOptions, embedded: boolean): Contender[] {
+  const { maxQueuedRows } = options;
   return CONTENDERS.filter((c) => {
     if (!options.contenders.includes(c.id)) return false;
     if (embedded && c.notOnEmbedded) console.log(`skipping ${c.name} on PGlite: ${c.notOnEmbedded}`);
     return !(embedded && c.notOnEmbedded);
-  });
+  }).map((c) => (c.id === 'knex-batch-inserts' && maxQueuedRows !== undefined ? knexBatchInsertsWith({ maxQueuedRows }) : c));
 }
 
 /** How this run was started, for the report: `npm run bench -- ...` when npm started it. */

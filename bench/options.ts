@@ -14,6 +14,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Force a full garbage collection before each timed run (see runner.ts, timedRun). */
   fullGc: boolean;
+  /** knex-batch-inserts' maxQueuedRows; undefined: the library's default. */
+  maxQueuedRows?: number;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -36,6 +38,7 @@ Options:
   --contenders LIST    which contenders to run (default all)
   --quick              about a minute: --rows 1000,10000 --latency 0,10
                        --reps 3 --plain-sample 200 (flags given win)
+  --max-queued-rows N  knex-batch-inserts' maxQueuedRows (default: the library's)
   --full-gc            force a full garbage collection before each timed run
                        (needs node --expose-gc, which npm run bench sets).
                        Off by default: see bench/runner.ts, timedRun
@@ -60,6 +63,7 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } | { 
         contenders: { type: 'string' },
         quick: { type: 'boolean', default: false },
         'full-gc': { type: 'boolean', default: false },
+        'max-queued-rows': { type: 'string' },
         out: { type: 'string', default: path.join(__dirname, 'results') },
         help: { type: 'boolean', default: false },
       },
@@ -74,12 +78,14 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } | { 
   const reps = Number(values.reps ?? defaults.reps);
   const plainSample = Number(values['plain-sample'] ?? defaults['plain-sample']);
   const contenders = values.contenders?.split(',').map((id) => id.trim()) ?? CONTENDERS.map((c) => c.id);
+  const maxQueuedRows = values['max-queued-rows'] === undefined ? undefined : Number(values['max-queued-rows']);
   const unknown = contenders.filter((id) => !CONTENDERS.some((c) => c.id === id));
 
   if (!rows) return { error: `--rows must be a list of positive whole numbers, got ${values.rows}` };
   if (!latencies) return { error: `--latency must be a list of whole milliseconds, got ${values.latency}` };
   if (!Number.isInteger(reps) || reps < 1) return { error: `--reps must be a positive whole number, got ${values.reps}` };
   if (!Number.isInteger(plainSample) || plainSample < 1) return { error: `--plain-sample must be a positive whole number, got ${values['plain-sample']}` };
+  if (maxQueuedRows !== undefined && !(Number.isInteger(maxQueuedRows) && maxQueuedRows > 0)) return { error: `--max-queued-rows must be a positive whole number, got ${values['max-queued-rows']}` };
   if (unknown.length > 0) return { error: `unknown contender ${unknown.join(', ')}; known: ${CONTENDERS.map((c) => c.id).join(', ')}` };
   return {
     rows: [...new Set(rows)].sort((a, b) => a - b),
@@ -91,6 +97,7 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } | { 
     out: path.resolve(values.out),
     quick: values.quick,
     fullGc: values['full-gc'],
+    maxQueuedRows,
   };
 }
 

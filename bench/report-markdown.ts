@@ -41,6 +41,7 @@ export function markdownReport(env: Environment, options: BenchOptions, results:
 - Node: ${env.node}
 - PostgreSQL: ${env.postgres}
 - command: \`${env.command}\`
+- knex-batch-inserts maxQueuedRows: ${options.maxQueuedRows?.toLocaleString('en-US') ?? "the library's default"}
 ${env.embedded ? '\n**Embedded PGlite, not a PostgreSQL server: these figures are not representative.**\n' : ''}
 Workload: N parents (\`name\`, \`payload\` jsonb, \`created_at\` default now()) each with one child
 (\`parent_id\` of its parent, \`n\`, \`note\`), all in one transaction on empty tables. Time runs from

@@ -1,4 +1,4 @@
-// npm run bench:timeline -- [--rows N] [--latency MS] [--reps R] [--full-gc]
+// npm run bench:timeline -- [--rows N] [--latency MS] [--reps R] [--full-gc] [--max-queued-rows N]
 //
 // What happens when inside one knex-batch-inserts transaction of the
 // benchmark's workload: every statement as knex announces it (`query`
@@ -29,10 +29,14 @@ async function main(): Promise<void> {
       latency: { type: 'string', default: '0' },
       reps: { type: 'string', default: '15' },
       'full-gc': { type: 'boolean', default: false },
+      'max-queued-rows': { type: 'string' },
     },
   });
   const [n, latencyMs, reps] = [Number(values.rows), Number(values.latency), Number(values.reps)];
-  if (![n, reps].every((v) => Number.isInteger(v) && v > 0) || !(latencyMs >= 0)) throw new Error('--rows and --reps take positive whole numbers, --latency milliseconds');
+  const maxQueuedRows = values['max-queued-rows'] === undefined ? undefined : Number(values['max-queued-rows']);
+  if (![n, reps, maxQueuedRows ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(latencyMs >= 0)) {
+    throw new Error('--rows, --reps and --max-queued-rows take positive whole numbers, --latency milliseconds');
+  }
   if (values['full-gc'] && !globalThis.gc) throw new Error('--full-gc needs node --expose-gc (npm run bench:timeline has it)');
   const db = await openDatabase('kbi_timeline');
   const link = await openLink(db.url, latencyMs);
@@ -40,9 +44,10 @@ async function main(): Promise<void> {
     await createTables(db.admin, db.schema);
     const knex = connectKnex({ url: db.urlFor(link.port), schema: db.schema });
     try {
-      for (let i = 0; i < WARM_UP_RUNS; i++) await timedTransaction(db.admin, db.schema, knex, n, false);
+      const run = (fullGc: boolean) => timedTransaction(db.admin, db.schema, knex, n, fullGc, maxQueuedRows);
+      for (let i = 0; i < WARM_UP_RUNS; i++) await run(false);
       const runs: Timeline[] = [];
-      for (let i = 0; i < reps; i++) runs.push(await timedTransaction(db.admin, db.schema, knex, n, values['full-gc']));
+      for (let i = 0; i < reps; i++) runs.push(await run(values['full-gc']));
       console.log(runs[runs.length - 1].events.join('\n'));
       console.log(`\n${n} parents + ${n} children, ${latencyMs} ms latency, ${reps} transactions${values['full-gc'] ? ', each after a full collection' : ''}:`);
       const loopEnd = median(runs.map((run) => run.loopEnd));
@@ -56,7 +61,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function timedTransaction(admin: Parameters<typeof truncateTables>[0], schema: string, knex: Knex, n: number, fullGc: boolean): Promise<Timeline> {
+async function timedTransaction(
+  admin: Parameters<typeof truncateTables>[0],
+  schema: string,
+  knex: Knex,
+  n: number,
+  fullGc: boolean,
+  maxQueuedRows: number | undefined,
+): Promise<Timeline> {
   await truncateTables(admin, schema);
   const work = buildWorkload(n);
   if (fullGc) globalThis.gc!();
@@ -75,7 +87,7 @@ async function timedTransaction(admin: Parameters<typeof truncateTables>[0], sch
         loopEnd = at();
         note('loop end');
       },
-      { onFlush: ({ rows, statements, roundTrips, ms }) => note(`flush answered: ${rows} rows, ${statements} statements, ${roundTrips} round trip(s), ${ms.toFixed(1)} ms`) },
+      { maxQueuedRows, onFlush: ({ rows, statements, roundTrips, ms }) => note(`flush answered: ${rows} rows, ${statements} statements, ${roundTrips} round trip(s), ${ms.toFixed(1)} ms`) },
     );
   } finally {
     knex.off('query', onQuery);
