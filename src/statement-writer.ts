@@ -25,6 +25,9 @@ const MAX_PARAMETERS = 65_535;
  */
 const COPY_MIN_ROWS = 1_000;
 
+/** The values of a row whose COPY text was not kept (see CopiedRows). */
+const NO_VALUES: Row = Object.freeze({});
+
 /** An insert in a flush, and what the database answered for it once its statements ran (statement-results.ts). */
 export interface FlushItem extends PlannedInsert {
   insert: QueuedInsert;
@@ -391,9 +394,10 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
     sql,
     bindings: [],
     *copyData() {
-      const pieces: string[] = [];
+      // kept only where an error may name no line (see CopiedRows)
+      const pieces: string[] | undefined = meta.checksAfterRows ? [] : undefined;
       for (const piece of copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare)) {
-        pieces.push(piece);
+        pieces?.push(piece);
         yield piece;
       }
       copied = releaseCopied(group, pieces, columns);
@@ -406,11 +410,20 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
   };
 }
 
-/** What is kept of a COPY's inserts once its text is written: their origins, their row counts, and the text. */
+/**
+ * What is kept of a COPY's inserts once its text is written: their origins
+ * and row counts, which with the line PostgreSQL names in an error give the
+ * insert of the failing row. The text is kept as well where an AFTER INSERT
+ * trigger may fail the statement once every line is read (a foreign key):
+ * such an error names values, not a line. Kept until the answer, a round
+ * trip or more, the text is moved to V8's old generation; kept for every
+ * table, it grew the peak of the memory benchmark by a third of the rows'
+ * own memory.
+ */
 interface CopiedRows {
   origins: Origin[];
   rowCounts: number[];
-  pieces: string[];
+  pieces: string[] | undefined;
   columns: string[];
 }
 
@@ -424,7 +437,7 @@ interface CopiedRows {
  * which grows by all it is given until a full collection (the README's
  * memory figures). The text and each insert's origin are kept for an error.
  */
-function releaseCopied(group: Group<FlushItem>, pieces: string[], columns: readonly CopyColumn[]): CopiedRows {
+function releaseCopied(group: Group<FlushItem>, pieces: string[] | undefined, columns: readonly CopyColumn[]): CopiedRows {
   const copied: CopiedRows = {
     origins: group.inserts.map(({ insert }) => insert.origin),
     rowCounts: group.inserts.map(({ spec }) => spec.rows.length),
@@ -436,11 +449,11 @@ function releaseCopied(group: Group<FlushItem>, pieces: string[], columns: reado
 }
 
 function copiedRows(tableLabel: string, { origins, rowCounts, pieces, columns }: CopiedRows): FailedStatement {
-  const parsed = parseCopyText(pieces.join(''), columns);
+  const parsed = pieces ? parseCopyText(pieces.join(''), columns) : [];
   const rows: SentRow[] = [];
   origins.forEach((origin, i) => {
     const insert = { origin };
-    for (let index = 0; index < rowCounts[i]; index++) rows.push({ insert, index, sent: parsed[rows.length] });
+    for (let index = 0; index < rowCounts[i]; index++) rows.push({ insert, index, sent: parsed[rows.length] ?? NO_VALUES });
   });
   return { tableLabel, copy: true, rows, valueOf: (row, column) => row[column] };
 }

@@ -36,6 +36,12 @@ export interface TableMeta {
   parents: readonly string[];
   /** A BEFORE INSERT row trigger may change or drop rows, so their ids cannot be promised early. */
   hasBeforeInsertTrigger: boolean;
+  /**
+   * An AFTER INSERT trigger (a foreign key's check, a deferrable unique
+   * constraint's recheck, the user's own) may fail a statement after its
+   * last row is read: such an error names no row of a COPY.
+   */
+  checksAfterRows: boolean;
   /** COPY would bypass its rules, refuses row-level security, or the server cannot take it: rows go in as INSERT statements. */
   refusesCopy: boolean;
 }
@@ -54,6 +60,7 @@ interface RelationRow {
   sequencedColumns: boolean;
   parents: string[] | null;
   hasBeforeInsertTrigger: boolean;
+  checksAfterRows: boolean;
   refusesCopy: boolean;
 }
 
@@ -169,6 +176,11 @@ select json_build_object(
       join pg_namespace pn on pn.oid = p.relnamespace
       where f.conrelid = c.oid and f.contype = 'f' and not f.condeferred),
     'hasBeforeInsertTrigger', c.oid in (select relid from triggered),
+    'checksAfterRows', exists (
+      -- enabled AFTER INSERT triggers, internal ones included (foreign keys, deferrable unique constraints)
+      select 1 from pg_trigger g
+      where (g.tgrelid = c.oid or g.tgrelid in (select p.relid from pg_partition_tree(case when c.relkind = 'p' then c.oid end) p))
+        and g.tgenabled <> 'D' and (g.tgtype::int & 4) <> 0 and (g.tgtype::int & 66) = 0),
     'refusesCopy', c.refuses_copy
   )), '[]') from relations c)
 )::text as catalog`;
@@ -266,6 +278,7 @@ function toTableMeta(id: string, row: RelationRow): TableMeta {
     sequencedColumns: row.sequencedColumns,
     parents: row.parents ?? [],
     hasBeforeInsertTrigger: row.hasBeforeInsertTrigger,
+    checksAfterRows: row.checksAfterRows,
     refusesCopy: row.refusesCopy,
   };
 }

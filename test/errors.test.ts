@@ -94,6 +94,30 @@ describe('errors', () => {
     }
   });
 
+  it('a deferrable unique key, checked once the COPY is read, names both rows of the repeated key from their values', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    await knex.raw('create table e_tags (id serial primary key, label text unique deferrable initially immediate)');
+    try {
+      let site = '';
+      const error = await batchTransaction(knex, async (trx) => {
+        for (let i = 0; i < 1200; i++) {
+          await trx('e_tags').insert({ label: `tag ${i}` });
+          if (i === 900) {
+            site = here(); await trx('e_tags').insert({ label: 'tag 300' }); // prettier-ignore
+          }
+        }
+      }, { captureCallSites: true }).catch((e) => e);
+      expect(error).to.be.instanceOf(BatchInsertError);
+      expect(error).to.include({ code: '23505', table: 'e_tags', detail: 'Key (label)=(tag 300) already exists.' });
+      expect(error.where ?? '').to.not.match(/line \d+/); // checked by an AFTER trigger at the end of the COPY
+      expect(error.message).to.contain('row 0 of the insert queued at');
+      expect(error.message).to.contain(`2 rows of the statement have this key; the others were queued at ${site}:`);
+      expect(Number((await knex('e_tags').count('* as n'))[0].n)).to.equal(0);
+    } finally {
+      await knex.raw('drop table e_tags');
+    }
+  });
+
   it('a unique violation names the duplicate row among rows queued elsewhere', async () => {
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
