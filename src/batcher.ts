@@ -31,8 +31,9 @@
 // next batch while the server writes this one. A flush whose last statements
 // are COPY lets the next task start once they are on the connection: the next
 // full queue goes right behind it, and the server moves from one batch to the
-// next without waiting a round trip. A full queue waits while two background
-// flushes are on their way, for the first of them to be answered.
+// next without waiting a round trip. A full queue waits while the background
+// flushes on their way carry MAX_ROWS_ON_THEIR_WAY rows, for the first of them
+// to be answered.
 //
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
@@ -98,6 +99,20 @@ interface IdWaiter extends IdAwait {
 const NO_ORIGIN: Origin = {};
 
 /**
+ * Rows that background flushes may carry on their way to the server, the
+ * one a full queue sends included: enough for the server to have the next
+ * batch before it finishes one, a round trip of 10 ms behind. Counted in
+ * rows, not flushes, so that a small queue (maxQueuedRows) does not shorten
+ * the pipeline: 100,000 parents and children in 2,000-row flushes, 10 ms
+ * away, committed after a median 1.69 s two flushes at a time and 1.51 s ten
+ * at a time (`npm run bench:timeline -- --rows 100000 --latency 10 --reps 3
+ * --max-queued-rows 2000`). At the default maxQueuedRows it is two flushes.
+ * What waits on the way is COPY text, not the inserts (see releaseCopied in
+ * statement-writer.ts).
+ */
+const MAX_ROWS_ON_THEIR_WAY = 20_000;
+
+/**
  * Errors of an INSERT that may come from table metadata read before the
  * table changed: an identity column now GENERATED ALWAYS, a column or table
  * gone, a new foreign key. The catalog is read again by the next transaction.
@@ -116,8 +131,9 @@ export class Batcher {
   private work: Promise<unknown> = Promise.resolve();
   /** Tasks of `exclusive` not finished yet, released or not, in order. */
   private readonly unanswered: Promise<void>[] = [];
-  /** Background flushes sent and not yet answered (see makeRoom). */
+  /** Background flushes sent and not yet answered (see makeRoom), and the rows they carry. */
   private readonly onTheirWay: Promise<void>[] = [];
+  private rowsOnTheirWay = 0;
   /** Set while an await of a full queue waits for room (see makeRoom). */
   private room: Promise<void> | undefined;
   private failure: unknown;
@@ -320,9 +336,9 @@ export class Batcher {
    * within a few promise jobs, before the code queues on, and when it is all
    * COPY its pieces leave as they are built (copy-batch.ts), so the server
    * works on it even if the code never yields to the event loop; once they
-   * are sent, the next flush may follow (see the header). With two flushes
-   * on their way, a full queue waits for the first to be answered: at most
-   * about three times maxQueuedRows rows are held. A failure fails the next
+   * are sent, the next flush may follow (see the header). While the flushes
+   * on their way carry MAX_ROWS_ON_THEIR_WAY rows, a full queue waits for the
+   * first to be answered. A failure fails the next
    * await, statement or COMMIT, as any flush's does. A flush that finds the
    * queue taken by another (an await that needed one, a statement) when its
    * turn comes does nothing: half a batch is not worth a round trip.
@@ -330,12 +346,14 @@ export class Batcher {
   private makeRoom(): Promise<void> {
     return (this.room ??= new Promise<void>((resolve, reject) => {
       this.exclusive(async (release) => {
-        while (this.onTheirWay.length > 1) await this.onTheirWay[0]; // one flush on its way besides this one
+        while (this.onTheirWay.length > 0 && this.rowsOnTheirWay + this.queuedRows > MAX_ROWS_ON_THEIR_WAY) await this.onTheirWay[0];
         this.room = undefined;
         if (this.queuedRows < this.options.maxQueuedRows) return resolve(); // taken meanwhile
+        const rows = this.queuedRows;
         // takes the queue before it first awaits; once its statements are sent, it is on its way
         const flushing: Promise<unknown> = this.flushQueue(undefined, () => {
-          listUntilSettled(this.onTheirWay, flushing);
+          this.rowsOnTheirWay += rows;
+          listUntilSettled(this.onTheirWay, flushing.finally(() => (this.rowsOnTheirWay -= rows)));
           release();
         });
         resolve();
