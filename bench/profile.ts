@@ -6,6 +6,9 @@
 // parents and N children:
 //   - its time, and V8's CPU samples by source file (1 per 200 µs); "(idle)"
 //     samples are time the thread had nothing to run: it waited for the server;
+//   - for the library and for the COPY floor, medians of 3 such transactions: wall
+//     time, this process's CPU time, and the CPU time of the PostgreSQL processes
+//     when the server runs on this machine (server-cpu.ts);
 //   - bytes allocated per parent and child, for the library and for the COPY floor:
 //     heapUsed after minus before, in a process whose young generation is large enough
 //     (--max-semi-space-size, set by the npm script) that no collection runs in between.
@@ -17,10 +20,13 @@ import type { Contender } from './contenders/contender';
 import { knexBatchInserts } from './contenders/knex-batch-inserts';
 import { openDatabase } from './database';
 import { median, WARM_UP_RUNS } from './runner';
+import { isLocal, serverCpuMs } from './server-cpu';
 import { buildWorkload, createTables, truncateTables } from './workload';
 
 /** Transactions whose allocations are measured, after the warm-up ones. */
 const MEASURED_RUNS = 7;
+/** Transactions of N rows whose CPU time is measured, per contender. */
+const CPU_RUNS = 3;
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string } }[];
@@ -48,6 +54,10 @@ async function main(): Promise<void> {
     } finally {
       await session.close();
     }
+    console.log(`\nCPU time of one transaction of ${n.toLocaleString('en-US')} parents and children (median of ${CPU_RUNS}), in ms:\n`);
+    const local = isLocal(db.url) && serverCpuMs() !== undefined;
+    for (const contender of [knexBatchInserts, copy]) console.log(`  ${contender.name.padEnd(20)} ${await cpuTimes(db, contender, n, local)}`);
+    if (!local) console.log('  (the server is not on this machine, or /proc cannot be read: its CPU time is not measured)');
     console.log(`\nBytes allocated per parent and child (1,000 of each; median of ${MEASURED_RUNS} transactions after ${WARM_UP_RUNS} warm-up ones):\n`);
     for (const contender of [knexBatchInserts, copy]) console.log(`  ${contender.name.padEnd(20)} ${await allocatedPerPair(db, contender)}`);
   } finally {
@@ -88,6 +98,29 @@ function fileName({ functionName, url }: { functionName: string; url: string }):
   const modules = parts.lastIndexOf('node_modules');
   if (modules !== -1) return `${parts[modules + 1]} (package)`;
   return parts.slice(-2).join('/');
+}
+
+/** Wall time, this process's CPU time and the local server's, medians of CPU_RUNS transactions after warm-up ones. */
+async function cpuTimes(db: Awaited<ReturnType<typeof openDatabase>>, contender: Contender, n: number, local: boolean): Promise<string> {
+  const session = await contender.open({ url: db.urlFor(), schema: db.schema });
+  try {
+    for (let i = 0; i < WARM_UP_RUNS; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))());
+    const [wall, client, server]: number[][] = [[], [], []];
+    for (let i = 0; i < CPU_RUNS; i++) {
+      await truncateTables(db.admin, db.schema);
+      const run = session.prepare(buildWorkload(n));
+      const [startedAt, clientBefore, serverBefore] = [performance.now(), process.cpuUsage(), serverCpuMs()];
+      await run();
+      wall.push(performance.now() - startedAt);
+      const used = process.cpuUsage(clientBefore);
+      client.push((used.user + used.system) / 1000);
+      if (local) server.push(serverCpuMs()! - serverBefore!);
+    }
+    const ms = (values: number[]) => Math.round(median(values)).toLocaleString('en-US').padStart(6);
+    return `wall ${ms(wall)}   this process ${ms(client)}   server ${local ? ms(server) : '     –'}`;
+  } finally {
+    await session.close();
+  }
 }
 
 async function allocatedPerPair(db: Awaited<ReturnType<typeof openDatabase>>, contender: Contender): Promise<string> {
