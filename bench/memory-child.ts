@@ -114,5 +114,5 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   console.error(error);
-  process.exitCode = 1;
+  process.exit(1); // at once: the sampler's worker thread, still running after a failure, would keep the process (and bench:memory) waiting
 });
