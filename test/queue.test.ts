@@ -268,6 +268,21 @@ describe('queueing and flushing', () => {
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...Array(5).fill('insert q_items'), 'COMMIT']);
   });
 
+  it('flushes before maxQueuedRows, from 2,000 rows, once the code has allocated half of the young generation since the queue began', async () => {
+    const flushed: number[] = [];
+    const garbage: unknown[][] = [];
+    await batchTransaction(knex, async (trx) => {
+      for (let i = 0; i < 6000; i++) {
+        garbage[i % 4] = new Array(4000).fill(i); // 32 KB a row, collected young: 190 MB in all, several young generations
+        await trx('q_items').insert({ name: `g${i}` });
+      }
+    }, { maxQueuedRows: 1_000_000, onFlush: ({ rows }) => flushed.push(rows) });
+    expect(flushed.length).to.be.at.least(2);
+    expect(flushed.slice(0, -1).every((rows) => rows >= 2000)).to.equal(true);
+    expect(flushed.reduce((a, b) => a + b)).to.equal(6000);
+    expect(await knex('q_items').count('* as n')).to.deep.equal([{ n: '6000' }]);
+  });
+
   it('COMMIT waits for a flush under way whose ids already let the callback return', async () => {
     const rows = Array.from({ length: 40_000 }, (_, i) => ({ name: `r${i}` }));
     // the full queue makes the tick flush; its ids answer the await before its 2 statements are written
