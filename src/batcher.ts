@@ -125,9 +125,9 @@ const MAX_ROWS_ON_THEIR_WAY = 20_000;
  * V8 allocates that site's objects in the old generation from then on: a
  * queue that outlives a young generation's worth of allocation ends up in
  * RSS until the load is over. Flushed within half of one, its inserts die
- * young. Measured with `npm run bench:memory` (1,000,000 rows, the default
- * maxQueuedRows): peak 1.6-1.8x the rows at a share of 0.5 or 0.6, 3.6-3.9x
- * at 0.7 and without this; see the README's memory figures.
+ * young. `npm run bench:memory` (1,000,000 rows, default options) peaks at
+ * 1.6-1.8x the rows with this, 3.6-4.1x without; with this constant at 0.6
+ * still 1.7-1.8x, at 0.7 3.6-3.9x (see the README's memory figures).
  */
 const YOUNG_SHARE = 0.5;
 /** Enough rows for each table of a two-table loop to go by COPY (statement-writer.ts, COPY_MIN_ROWS). */

@@ -417,8 +417,8 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
  * trigger may fail the statement once every line is read (a foreign key):
  * such an error names values, not a line. Kept until the answer, a round
  * trip or more, the text is moved to V8's old generation; kept for every
- * table, it grew the peak of the memory benchmark by a third of the rows'
- * own memory.
+ * table, it added 0.2-0.3 times the rows' own memory to the peak of the
+ * memory benchmark (`npm run bench:memory -- --max-queued-rows 2000`).
  */
 interface CopiedRows {
   origins: Origin[];
