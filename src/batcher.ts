@@ -24,7 +24,7 @@
 //                awaited while the queue is full: that flush gives them), or else
 //                draws the ids awaited (one query).
 //
-// When the queue holds maxQueuedRows rows, or 2,000 once the code has
+// When the queue holds maxQueuedRows rows, or 2,500 once the code has
 // allocated half of V8's young generation since the queue began (see
 // YOUNG_SHARE), it goes to a flush that runs in the background (`makeRoom`,
 // the one path for a full queue: the await that filled it calls it, and so
@@ -33,9 +33,9 @@
 // while the server writes this one. A flush whose last statements
 // are COPY lets the next task start once they are on the connection: the next
 // full queue goes right behind it, and the server moves from one batch to the
-// next without waiting a round trip. A full queue waits while the background
-// flushes on their way carry MAX_ROWS_ON_THEIR_WAY rows, for the first of them
-// to be answered.
+// next without waiting a round trip. A full queue waits while two background
+// flushes or more are on their way and carry MAX_ROWS_ON_THEIR_WAY rows, for
+// the first of them to be answered.
 //
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
@@ -103,14 +103,14 @@ const NO_ORIGIN: Origin = {};
 
 /**
  * Rows that background flushes may carry on their way to the server, the
- * one a full queue sends included: enough for the server to have the next
- * batch before it finishes one, a round trip of 10 ms behind. Counted in
- * rows, not flushes, so that a small queue (maxQueuedRows) does not shorten
- * the pipeline: 100,000 parents and children in 2,000-row flushes, 10 ms
+ * one a full queue sends included, beyond two flushes, which always may:
+ * enough for the server to have the next batch before it finishes one, a
+ * round trip of 10 ms behind. Counted in rows, not only flushes, so that a
+ * small queue (maxQueuedRows, or the early flush of YOUNG_SHARE) does not
+ * shorten the pipeline: 100,000 parents and children in 2,000-row flushes, 10 ms
  * away, committed after a median 1.69 s two flushes at a time and 1.51 s ten
  * at a time (`npm run bench:timeline -- --rows 100000 --latency 10 --reps 3
- * --max-queued-rows 2000`). At the default maxQueuedRows it is two flushes.
- * What waits on the way is COPY text, not the inserts (see releaseCopied in
+ * --max-queued-rows 2000`). What waits on the way is COPY text, not the inserts (see releaseCopied in
  * statement-writer.ts).
  */
 const MAX_ROWS_ON_THEIR_WAY = 20_000;
@@ -130,8 +130,8 @@ const MAX_ROWS_ON_THEIR_WAY = 20_000;
  * still 1.7-1.8x, at 0.7 3.6-3.9x (see the README's memory figures).
  */
 const YOUNG_SHARE = 0.5;
-/** Enough rows for each table of a two-table loop to go by COPY (statement-writer.ts, COPY_MIN_ROWS). */
-const EARLY_FLUSH_ROWS = 2_000;
+/** Enough rows for each table of a two-table loop to go by COPY (statement-writer.ts, COPY_MIN_ROWS), with room. */
+const EARLY_FLUSH_ROWS = 2_500;
 /** Answered awaits between two reads of the young generation (a read costs about a microsecond). */
 const READ_YOUNG_EVERY = 128;
 
@@ -348,9 +348,10 @@ export class Batcher {
   }
 
   /**
-   * An answer known now. While the queue holds fewer than maxQueuedRows rows
-   * the await resolves at once; once it holds that many, it resolves when a
-   * flush has taken the queue (`makeRoom`).
+   * An answer known now. The await resolves at once, unless the queue is due
+   * for a flush: it holds maxQueuedRows rows, or, read every READ_YOUNG_EVERY
+   * answers, it has aged (see YOUNG_SHARE). Then it resolves when a flush has
+   * taken the queue (`makeRoom`).
    */
   private afterRoom(answer: unknown): Promise<unknown> {
     const readYoung = ++this.answered % READ_YOUNG_EVERY === 0;
@@ -359,7 +360,7 @@ export class Batcher {
   }
 
   /** The queue holds maxQueuedRows rows, or has aged (see YOUNG_SHARE): it goes to a flush. */
-  private queueFull(): boolean {
+  private queueDue(): boolean {
     return this.queuedRows >= this.options.maxQueuedRows || this.queueAged();
   }
 
@@ -373,19 +374,19 @@ export class Batcher {
    * within a few promise jobs, before the code queues on, and when it is all
    * COPY its pieces leave as they are built (copy-batch.ts), so the server
    * works on it even if the code never yields to the event loop; once they
-   * are sent, the next flush may follow (see the header). While the flushes
-   * on their way carry MAX_ROWS_ON_THEIR_WAY rows, a full queue waits for the
-   * first to be answered. A failure fails the next
-   * await, statement or COMMIT, as any flush's does. A flush that finds the
+   * are sent, the next flush may follow (see the header). While two flushes
+   * or more on their way carry MAX_ROWS_ON_THEIR_WAY rows, a full queue waits
+   * for the first to be answered. A failure fails the next await, statement
+   * or COMMIT, as any flush's does. A flush that finds the
    * queue taken by another (an await that needed one, a statement) when its
    * turn comes does nothing: half a batch is not worth a round trip.
    */
   private makeRoom(): Promise<void> {
     return (this.room ??= new Promise<void>((resolve, reject) => {
       this.exclusive(async (release) => {
-        while (this.onTheirWay.length > 0 && this.rowsOnTheirWay + this.queuedRows > MAX_ROWS_ON_THEIR_WAY) await this.onTheirWay[0];
+        while (this.onTheirWay.length > 1 && this.rowsOnTheirWay + this.queuedRows > MAX_ROWS_ON_THEIR_WAY) await this.onTheirWay[0];
         this.room = undefined;
-        if (!this.queueFull()) return resolve(); // taken meanwhile
+        if (!this.queueDue()) return resolve(); // taken meanwhile
         const rows = this.queuedRows;
         // takes the queue before it first awaits; once its statements are sent, it is on its way
         const flushing: Promise<unknown> = this.flushQueue(undefined, () => {

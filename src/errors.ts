@@ -116,8 +116,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * value, in statement order; none when the error does not say.
  * `valueOf(row, column)` reads a row by database column name.
  */
-function failingRows(error: unknown, rows: readonly Row[], valueOf: (row: Row, column: string) => unknown): number[] {
-  const indexes = (fits: (row: Row) => boolean) => rows.flatMap((row, index) => (fits(row) ? [index] : []));
+function failingRows(error: unknown, rows: readonly (Row | undefined)[], valueOf: (row: Row, column: string) => unknown): number[] {
+  const indexes = (fits: (row: Row) => boolean) => rows.flatMap((row, index) => (row !== undefined && fits(row) ? [index] : []));
   if (!isObject(error)) return [];
   const { code, column, detail, message } = error;
   if (code === '23502' && typeof column === 'string') {
@@ -149,11 +149,12 @@ function textOf(value: unknown): string | undefined {
   return value == null ? undefined : String(value);
 }
 
-/** A row a failed statement sent: the insert it came from (rows of one insert share it), its index there, and its values. */
+/** A row a failed statement sent: the insert it came from (rows of one insert share it), its index there, and its values, if kept. */
 export interface SentRow {
   insert: { readonly origin: Origin };
   index: number;
-  sent: Row;
+  /** Undefined for a COPY whose text was not kept (statement-writer.ts, CopiedRows): only the line PostgreSQL names finds it. */
+  sent: Row | undefined;
 }
 
 /** What an error reads of a failed statement. */

@@ -25,9 +25,6 @@ const MAX_PARAMETERS = 65_535;
  */
 const COPY_MIN_ROWS = 1_000;
 
-/** The values of a row whose COPY text was not kept (see CopiedRows). */
-const NO_VALUES: Row = Object.freeze({});
-
 /** An insert in a flush, and what the database answered for it once its statements ran (statement-results.ts). */
 export interface FlushItem extends PlannedInsert {
   insert: QueuedInsert;
@@ -384,8 +381,12 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
   if (rowsIn(group.inserts) < COPY_MIN_ROWS) return undefined;
   const columns = copyColumns(first, firstInsert.ids[0], meta);
   if (columns === undefined) return undefined;
+  let keysDrawn = true; // every row's generated key, if sent, comes from pre-allocated ids
   for (const { insert, spec } of group.inserts) {
-    for (let index = 0; index < spec.rows.length; index++) if (!fitsColumns(spec.rows[index], insert.ids[index], columns)) return undefined;
+    for (let index = 0; index < spec.rows.length; index++) {
+      if (!fitsColumns(spec.rows[index], insert.ids[index], columns)) return undefined;
+      keysDrawn &&= insert.ids[index] !== undefined;
+    }
   }
   const sql = `copy ${client.queryCompiler(builder).tableName} (${client.formatter(builder).columnize(columns.map(({ key }) => key))}) from stdin`;
   const whole: WholeInserts = { tableLabel: first.tableLabel, inserts: group.inserts.length, rows: rowsIn(group.inserts), wanted: group.inserts };
@@ -394,8 +395,7 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
     sql,
     bindings: [],
     *copyData() {
-      // kept only where an error may name no line (see CopiedRows)
-      const pieces: string[] | undefined = meta.checksAfterRows ? [] : undefined;
+      const pieces: string[] | undefined = mayNeedValues(meta, columns, keysDrawn) ? [] : undefined;
       for (const piece of copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare)) {
         pieces?.push(piece);
         yield piece;
@@ -413,9 +413,8 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
 /**
  * What is kept of a COPY's inserts once its text is written: their origins
  * and row counts, which with the line PostgreSQL names in an error give the
- * insert of the failing row. The text is kept as well where an AFTER INSERT
- * trigger may fail the statement once every line is read (a foreign key):
- * such an error names values, not a line. Kept until the answer, a round
+ * insert of the failing row. The text is kept as well where an error may
+ * need the values (mayNeedValues). Kept until the answer, a round
  * trip or more, the text is moved to V8's old generation; kept for every
  * table, it added 0.2-0.3 times the rows' own memory to the peak of the
  * memory benchmark (`npm run bench:memory -- --max-queued-rows 2000`).
@@ -435,8 +434,20 @@ interface CopiedRows {
  * the next ones; held until then, a few thousand inserts with their rows
  * would outlive two minor collections and be moved to V8's old generation,
  * which grows by all it is given until a full collection (the README's
- * memory figures). The text and each insert's origin are kept for an error.
+ * memory figures). Each insert's origin is kept for an error (CopiedRows).
  */
+/**
+ * Whether an error of a COPY may need its rows' values to name them: an
+ * AFTER INSERT trigger (a foreign key's check, a deferrable unique key, the
+ * user's own) fails the statement once every line is read, naming values
+ * but no line; and a unique key the rows give values for may be repeated
+ * among them, whose other rows the error can name (errors.ts). A key filled
+ * from pre-allocated ids is never repeated.
+ */
+function mayNeedValues(meta: TableMeta, columns: readonly CopyColumn[], keysDrawn: boolean): boolean {
+  return meta.checksAfterRows || columns.some(({ name, id }) => meta.keyColumnTypes.has(name) && !(id && keysDrawn));
+}
+
 function releaseCopied(group: Group<FlushItem>, pieces: string[] | undefined, columns: readonly CopyColumn[]): CopiedRows {
   const copied: CopiedRows = {
     origins: group.inserts.map(({ insert }) => insert.origin),
@@ -453,7 +464,7 @@ function copiedRows(tableLabel: string, { origins, rowCounts, pieces, columns }:
   const rows: SentRow[] = [];
   origins.forEach((origin, i) => {
     const insert = { origin };
-    for (let index = 0; index < rowCounts[i]; index++) rows.push({ insert, index, sent: parsed[rows.length] ?? NO_VALUES });
+    for (let index = 0; index < rowCounts[i]; index++) rows.push({ insert, index, sent: parsed[rows.length] });
   });
   return { tableLabel, copy: true, rows, valueOf: (row, column) => row[column] };
 }

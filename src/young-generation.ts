@@ -1,7 +1,10 @@
 // How much V8 has allocated in its young generation since a mark, read from
 // the young generation's used size: it grows with every allocation and only
-// a minor collection (a scavenge) makes it smaller. Reading it costs about a
-// microsecond: callers read it every so many inserts, not at every one.
+// a collection makes it smaller. Reading it costs about a microsecond:
+// callers read it every so many inserts, not at every one. Between two reads
+// a few hundred kilobytes apart, a collection shows as a smaller size; were
+// the space fuller after one than before it, or two ran, the count would come
+// out short: it errs late, never early.
 import { getHeapSpaceStatistics } from 'node:v8';
 
 export class YoungGeneration {

@@ -70,6 +70,27 @@ describe('errors', () => {
     expect(await count()).to.equal(1);
   });
 
+  it('a unique key repeated in a COPY whose awaits were answered names the row at the line PostgreSQL gives and the other row', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    const sites = { first: '', second: '' };
+    const error = await batchTransaction(knex, async (trx) => {
+      for (let i = 0; i < 1500; i++) {
+        if (i === 400) {
+          sites.first = here(); await trx('e_people').insert({ email: 'twice@x', name: 'first' }); // prettier-ignore
+        } else if (i === 1200) {
+          sites.second = here(); await trx('e_people').insert({ email: 'twice@x', name: 'second' }); // prettier-ignore
+        } else {
+          await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok' });
+        }
+      }
+    }, { captureCallSites: true }).catch((e) => e);
+    expect(error).to.include({ code: '23505', table: 'e_people', detail: 'Key (email)=(twice@x) already exists.' });
+    expect(error.where).to.match(/^COPY e_people, line 1201/);
+    expect(error.queuedAt).to.match(new RegExp(`^${sites.second}:`));
+    expect(error.message).to.contain(`2 rows of the statement have this key; the others were queued at ${sites.first}:`);
+    expect(await count()).to.equal(1);
+  });
+
   it('a foreign-key violation in a COPY whose awaits were answered names its row and line, read back from the COPY text', async function () {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     await knex.raw('create table e_pets (id serial primary key, owner_id int not null references e_people (id), name text)');

@@ -268,7 +268,7 @@ describe('queueing and flushing', () => {
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...Array(5).fill('insert q_items'), 'COMMIT']);
   });
 
-  it('flushes before maxQueuedRows, from 2,000 rows, once the code has allocated half of the young generation since the queue began', async () => {
+  it('flushes before maxQueuedRows, from 2,500 rows, once the code has allocated half of the young generation since the queue began', async () => {
     const flushed: number[] = [];
     const garbage: unknown[][] = [];
     await batchTransaction(knex, async (trx) => {
@@ -278,7 +278,7 @@ describe('queueing and flushing', () => {
       }
     }, { maxQueuedRows: 1_000_000, onFlush: ({ rows }) => flushed.push(rows) });
     expect(flushed.length).to.be.at.least(2);
-    expect(flushed.slice(0, -1).every((rows) => rows >= 2000)).to.equal(true);
+    expect(flushed.slice(0, -1).every((rows) => rows >= 2500)).to.equal(true);
     expect(flushed.reduce((a, b) => a + b)).to.equal(6000);
     expect(await knex('q_items').count('* as n')).to.deep.equal([{ n: '6000' }]);
   });
