@@ -30,9 +30,9 @@
 // the one path for a full queue: the await that filled it calls it, and so
 // does the end-of-tick job, for inserts never awaited). The await resolves
 // once that flush has taken the queue, so the code queues the next batch
-// while the server writes this one. A flush whose last statements
-// are COPY lets the next task start once they are on the connection: the next
-// full queue goes right behind it, and the server moves from one batch to the
+// while the server writes this one. A flush whose last statements are COPY
+// lets the next task start once they are on the connection: the next full
+// queue goes right behind it, and the server moves from one batch to the
 // next without waiting a round trip. A full queue waits while two background
 // flushes or more are on their way and carry MAX_ROWS_ON_THEIR_WAY rows, for
 // the first of them to be answered.
@@ -107,11 +107,11 @@ const NO_ORIGIN: Origin = {};
  * enough for the server to have the next batch before it finishes one, a
  * round trip of 10 ms behind. Counted in rows, not only flushes, so that a
  * small queue (maxQueuedRows, or the early flush of YOUNG_SHARE) does not
- * shorten the pipeline: 100,000 parents and children in 2,000-row flushes, 10 ms
- * away, committed after a median 1.69 s two flushes at a time and 1.51 s ten
- * at a time (`npm run bench:timeline -- --rows 100000 --latency 10 --reps 3
- * --max-queued-rows 2000`). What waits on the way is COPY text, not the inserts (see releaseCopied in
- * statement-writer.ts).
+ * shorten the pipeline: 100,000 parents and children in 2,000-row flushes,
+ * 10 ms away, committed after a median 1.69 s two flushes at a time and
+ * 1.51 s ten at a time (`npm run bench:timeline -- --rows 100000 --latency
+ * 10 --reps 3 --max-queued-rows 2000`). What waits on the way is COPY text,
+ * not the inserts (see releaseCopied in statement-writer.ts).
  */
 const MAX_ROWS_ON_THEIR_WAY = 20_000;
 
@@ -377,9 +377,9 @@ export class Batcher {
    * are sent, the next flush may follow (see the header). While two flushes
    * or more on their way carry MAX_ROWS_ON_THEIR_WAY rows, a full queue waits
    * for the first to be answered. A failure fails the next await, statement
-   * or COMMIT, as any flush's does. A flush that finds the
-   * queue taken by another (an await that needed one, a statement) when its
-   * turn comes does nothing: half a batch is not worth a round trip.
+   * or COMMIT, as any flush's does. A flush that finds the queue taken by
+   * another (an await that needed one, a statement) when its turn comes does
+   * nothing: half a batch is not worth a round trip.
    */
   private makeRoom(): Promise<void> {
     return (this.room ??= new Promise<void>((resolve, reject) => {

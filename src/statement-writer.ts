@@ -414,10 +414,10 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
  * What is kept of a COPY's inserts once its text is written: their origins
  * and row counts, which with the line PostgreSQL names in an error give the
  * insert of the failing row. The text is kept as well where an error may
- * need the values (mayNeedValues). Kept until the answer, a round
- * trip or more, the text is moved to V8's old generation; kept for every
- * table, it added 0.2-0.3 times the rows' own memory to the peak of the
- * memory benchmark (`npm run bench:memory -- --max-queued-rows 2000`).
+ * need the values (mayNeedValues). Kept until the answer, a round trip or
+ * more, the text is moved to V8's old generation; kept for every table, it
+ * added 0.2-0.3 times the rows' own memory to the peak of the memory
+ * benchmark (`npm run bench:memory -- --max-queued-rows 2000`).
  */
 interface CopiedRows {
   origins: Origin[];

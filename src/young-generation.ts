@@ -2,9 +2,11 @@
 // the young generation's used size: it grows with every allocation and only
 // a collection makes it smaller. Reading it costs about a microsecond:
 // callers read it every so many inserts, not at every one. Between two reads
-// a few hundred kilobytes apart, a collection shows as a smaller size; were
-// the space fuller after one than before it, or two ran, the count would come
-// out short: it errs late, never early.
+// a few hundred kilobytes apart, a collection shows as a smaller size. The
+// count is approximate both ways: what survives a collection is counted as
+// allocated again (early), and a collection after which the space is fuller
+// than at the read before, or a second one between two reads, is missed
+// (late).
 import { getHeapSpaceStatistics } from 'node:v8';
 
 export class YoungGeneration {
@@ -26,7 +28,7 @@ export class YoungGeneration {
   filledSinceMark(share: number): boolean {
     const { space_used_size: used, space_available_size: available } = newSpace();
     const capacity = used + available;
-    // after a collection: what filled the space before it, then what was allocated since (survivors included: it errs early)
+    // after a collection: what filled the space before it, then what is in it now (survivors included)
     this.allocated += used >= this.lastUsed ? used - this.lastUsed : capacity - this.lastUsed + used;
     this.lastUsed = used;
     return this.allocated >= share * capacity;
