@@ -25,9 +25,9 @@ export interface BatchOptions {
    * also goes earlier, from 2,500 rows, when an await answered at once finds
    * that the code has allocated half of V8's young generation since the
    * queue began: its inserts then die young instead of staying in memory
-   * until the load ends. Loading 1,000,000 rows in a loop of awaits, the process peaks at
-   * about 1.7 times the memory of the rows (see the README's Performance
-   * section).
+   * until the load ends. Loading 1,000,000 rows in a loop of awaits, the
+   * process peaks at about 1.7 times the memory of the rows (see the README's
+   * Performance section).
    */
   maxQueuedRows?: number;
   /**

@@ -427,16 +427,6 @@ interface CopiedRows {
 }
 
 /**
- * Lets go of a COPY's inserts once its text is written, but for those whose
- * outcome is still wanted (QueuedInsert.outcomeWanted): in a loop, every
- * other insert's await was answered already, and nothing reads it again.
- * The batch is answered a round trip or more later, while the code queues
- * the next ones; held until then, a few thousand inserts with their rows
- * would outlive two minor collections and be moved to V8's old generation,
- * which grows by all it is given until a full collection (the README's
- * memory figures). Each insert's origin is kept for an error (CopiedRows).
- */
-/**
  * Whether an error of a COPY may need its rows' values to name them: an
  * AFTER INSERT trigger (a foreign key's check, a deferrable unique key, the
  * user's own) fails the statement once every line is read, naming values
@@ -448,6 +438,16 @@ function mayNeedValues(meta: TableMeta, columns: readonly CopyColumn[], keysDraw
   return meta.checksAfterRows || columns.some(({ name, id }) => meta.keyColumnTypes.has(name) && !(id && keysDrawn));
 }
 
+/**
+ * Lets go of a COPY's inserts once its text is written, but for those whose
+ * outcome is still wanted (QueuedInsert.outcomeWanted): in a loop, every
+ * other insert's await was answered already, and nothing reads it again.
+ * The batch is answered a round trip or more later, while the code queues
+ * the next ones; held until then, a few thousand inserts with their rows
+ * would outlive two minor collections and be moved to V8's old generation,
+ * which grows by all it is given until a full collection (the README's
+ * memory figures). Each insert's origin is kept for an error (CopiedRows).
+ */
 function releaseCopied(group: Group<FlushItem>, pieces: string[] | undefined, columns: readonly CopyColumn[]): CopiedRows {
   const copied: CopiedRows = {
     origins: group.inserts.map(({ insert }) => insert.origin),
