@@ -65,7 +65,7 @@ function matchRows(statement: Statement, returned: readonly Row[], rowCount: num
     return [...returned];
   }
   const byKey = new Map<string, number>();
-  rows.forEach(({ sent }, index) => byKey.set(matchKey(matching, (column) => statement.valueOf(sent, column))!, index));
+  rows.forEach(({ sent }, index) => byKey.set(matching.sentKey(sent)!, index));
   const matched: (Row | undefined)[] = rows.map(() => undefined);
   for (const row of returned) {
     const index = byKey.get(matchKey(matching, (column) => row[column]) ?? '');

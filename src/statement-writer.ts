@@ -48,7 +48,14 @@ export interface StatementRow {
  *             where no row can be skipped, or for one insert per statement
  */
 export type Matching = { by: 'count' } | { by: 'position' } | KeyMatching;
-export type KeyMatching = { by: 'key'; columns: readonly string[]; normalize: readonly Normalizer[]; added: readonly string[] };
+export interface KeyMatching {
+  by: 'key';
+  columns: readonly string[];
+  normalize: readonly Normalizer[];
+  added: readonly string[];
+  /** The key of a sent row (see matchKey), read by database column name. */
+  sentKey(sent: Row): string | undefined;
+}
 
 export interface Statement {
   sql: string;
@@ -60,8 +67,6 @@ export interface Statement {
   /** Set for a statement that carries every row of its inserts and is matched by count (a COPY): each gets its own row count. */
   wholeInserts?: WholeInserts;
   matching: Matching;
-  /** Reads a sent row by database column name. */
-  valueOf(row: Row, column: string): unknown;
   /** What its error reads of it, should it fail. */
   failed(): FailedStatement;
 }
@@ -129,7 +134,7 @@ export function writeStatements(group: Group<FlushItem>, template: QueryBuilderI
   const rows = prepareRows(group, names);
   const { matching, perInsert } = chooseMatching(group, names, rows);
   const statements: Statement[] = [];
-  for (const chunk of chunks(group, rows, names, matching, perInsert)) statements.push(compile(group, template, chunk, names, matching, client));
+  for (const chunk of chunks(group, rows, matching, perInsert)) statements.push(compile(group, template, chunk, names, matching, client));
   return statements;
 }
 
@@ -285,8 +290,14 @@ function keyMatching(group: Group<FlushItem>, names: ColumnNames, rows: Statemen
   const returned = new Set((spec.returning ?? []).map((entry) => returnedColumn(spec, entry)));
   const added = returned.has('*') ? [] : columns.filter((column) => !returned.has(column));
   if (added.some((column) => names.keyFor(column) === undefined)) return undefined;
-  const matching: KeyMatching = { by: 'key', columns, normalize: normalize as Normalizer[], added };
-  const everyRowHasKey = rows.every(({ sent }) => matchKey(matching, (column) => names.valueOf(sent, column)) !== undefined);
+  const matching: KeyMatching = {
+    by: 'key',
+    columns,
+    normalize: normalize as Normalizer[],
+    added,
+    sentKey: (sent) => matchKey(matching, (column) => names.valueOf(sent, column)),
+  };
+  const everyRowHasKey = rows.every(({ sent }) => matching.sentKey(sent) !== undefined);
   return everyRowHasKey ? matching : undefined;
 }
 
@@ -301,7 +312,7 @@ function keyMatching(group: Group<FlushItem>, names: ColumnNames, rows: Statemen
  *     in plain knex too and is left to fail;
  *   - after each insert, where rows are matched by position and may be skipped.
  */
-function* chunks(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNames, matching: Matching, perInsert: boolean) {
+function* chunks(group: Group<FlushItem>, rows: StatementRow[], matching: Matching, perInsert: boolean) {
   const { spec } = group.inserts[0];
   const updates = spec.conflict?.action === 'merge' ? spec.conflict.updates : undefined;
   const extraParameters = updates && !Array.isArray(updates) ? Object.keys(updates).length : 0;
@@ -312,7 +323,7 @@ function* chunks(group: Group<FlushItem>, rows: StatementRow[], names: ColumnNam
   let chunk: StatementRow[] = [];
   let keys = new Map<string, QueuedInsert>();
   for (const row of rows) {
-    const key = matching.by === 'key' ? matchKey(matching, (column) => names.valueOf(row.sent, column)) : undefined;
+    const key = matching.by === 'key' ? matching.sentKey(row.sent) : undefined;
     const holder = key === undefined ? undefined : keys.get(key);
     const repeats = holder !== undefined && !(merging && holder === row.item.insert);
     const newInsert = perInsert && chunk.length > 0 && chunk[chunk.length - 1].item !== row.item;
@@ -347,7 +358,7 @@ function compile(group: Group<FlushItem>, template: QueryBuilderInternals, chunk
   }
   const valueOf = (row: Row, column: string) => names.valueOf(row, column);
   const failed = () => ({ tableLabel: first.spec.tableLabel, copy: false, rows: forError(chunk), valueOf });
-  return { sql, bindings: compiled.bindings, rows: chunk, matching, valueOf, failed };
+  return { sql, bindings: compiled.bindings, rows: chunk, matching, failed };
 }
 
 function forError(rows: readonly StatementRow[]): SentRow[] {
@@ -405,7 +416,6 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
     rows: [],
     wholeInserts: whole,
     matching: { by: 'count' },
-    valueOf: (row, column) => columnValue(first, row, column),
     failed: () => (copied ? copiedRows(first.tableLabel, copied) : liveRows(group)),
   };
 }
