@@ -116,15 +116,18 @@ keys as (
     -- identity columns need no privilege on their sequence to insert; nextval (and reading its room) does
     and case when s.relkind = 'S' then has_sequence_privilege(s.oid, 'USAGE') end -- CASE: never evaluated for other relations
 ),
-triggered as (
-  -- tables with a BEFORE INSERT row trigger, on themselves or on a partition
-  select r.relid
+insert_triggers as (
+  -- enabled INSERT triggers of tables, on themselves or on a partition: their tgtype, and whether PostgreSQL made them
+  select r.relid, g.tgtype::int as kind, g.tgisinternal as internal
   from (select oid as relid from relations union select relid from requested) r
   join pg_class c on c.oid = r.relid and c.relkind in ('r', 'p') -- pg_partition_tree refuses views
-  where exists (
-    select 1 from pg_trigger g
-    where (g.tgrelid = r.relid or g.tgrelid in (select p.relid from pg_partition_tree(r.relid) p)) -- no rows unless partitioned
-      and not g.tgisinternal and g.tgenabled <> 'D' and (g.tgtype::int & 7) = 7)
+  cross join lateral (select r.relid as member union select p.relid from pg_partition_tree(r.relid) p) m -- no rows unless partitioned
+  join pg_trigger g on g.tgrelid = m.member
+  where g.tgenabled <> 'D' and (g.tgtype::int & 4) <> 0
+),
+triggered as (
+  -- tables with a BEFORE INSERT row trigger of the user's
+  select relid from insert_triggers where not internal and (kind & 7) = 7
 ),
 drawn as (
   select r.i, array(select nextval(k.seq)::text from generate_series(1, r.n)) as ids
@@ -176,11 +179,8 @@ select json_build_object(
       join pg_namespace pn on pn.oid = p.relnamespace
       where f.conrelid = c.oid and f.contype = 'f' and not f.condeferred),
     'hasBeforeInsertTrigger', c.oid in (select relid from triggered),
-    'checksAfterRows', exists (
-      -- enabled AFTER INSERT triggers, internal ones included (foreign keys, deferrable unique constraints)
-      select 1 from pg_trigger g
-      where (g.tgrelid = c.oid or g.tgrelid in (select p.relid from pg_partition_tree(case when c.relkind = 'p' then c.oid end) p))
-        and g.tgenabled <> 'D' and (g.tgtype::int & 4) <> 0 and (g.tgtype::int & 66) = 0),
+    -- an AFTER INSERT trigger, internal ones included (foreign keys, deferrable unique constraints)
+    'checksAfterRows', c.oid in (select relid from insert_triggers where (kind & 66) = 0),
     'refusesCopy', c.refuses_copy
   )), '[]') from relations c)
 )::text as catalog`;
