@@ -69,12 +69,11 @@ function printHeader(db: Database, env: ReturnType<typeof describeEnvironment>, 
 
 /** The contenders asked for, less those that cannot run on the embedded PGlite (said so on stdout), with --max-queued-rows applied. */
 function runnable(options: BenchOptions, embedded: boolean): Contender[] {
-  const { maxQueuedRows } = options;
   return CONTENDERS.filter((c) => {
     if (!options.contenders.includes(c.id)) return false;
     if (embedded && c.notOnEmbedded) console.log(`skipping ${c.name} on PGlite: ${c.notOnEmbedded}`);
     return !(embedded && c.notOnEmbedded);
-  }).map((c) => (c.id === 'knex-batch-inserts' && maxQueuedRows !== undefined ? knexBatchInsertsWith({ maxQueuedRows }) : c));
+  }).map((c) => (c.id === 'knex-batch-inserts' ? knexBatchInsertsWith({ maxQueuedRows: options.maxQueuedRows }) : c));
 }
 
 /** How this run was started, for the report: `npm run bench -- ...` when npm started it. */

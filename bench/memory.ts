@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { maxQueuedRowsOption } from './contenders/knex-batch-inserts';
 import { type Database, openDatabase } from './database';
 import { describeEnvironment, machine, shortPostgres } from './environment';
 import type { MemoryFigures } from './memory-child';
@@ -48,10 +49,10 @@ function parseOptions(): MemoryOptions | string {
   });
   if (values.help) return HELP;
   const rows = Number(values.rows);
-  const maxQueuedRows = values['max-queued-rows'] === undefined ? undefined : Number(values['max-queued-rows']);
+  const maxQueuedRows = maxQueuedRowsOption(values['max-queued-rows']);
   if (!Number.isInteger(rows) || rows < 2 || rows % 2 !== 0) return `--rows must be an even whole number >= 2, got ${values.rows}\n\n${HELP}`;
   const contenders = values.contenders.split(',').map((id) => id.trim());
-  if (maxQueuedRows !== undefined && !(Number.isInteger(maxQueuedRows) && maxQueuedRows > 0)) return `--max-queued-rows must be a positive whole number\n\n${HELP}`;
+  if (typeof maxQueuedRows === 'object') return `${maxQueuedRows.error}\n\n${HELP}`;
   if (!contenders.every((id) => id === 'knex-batch-inserts' || id === 'copy')) return `--contenders must name knex-batch-inserts and/or copy\n\n${HELP}`;
   return { rows, maxQueuedRows, contenders, out: path.resolve(values.out) };
 }

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONTENDERS } from './contenders';
+import { maxQueuedRowsOption } from './contenders/knex-batch-inserts';
 
 export interface BenchOptions {
   rows: number[];
@@ -78,14 +79,14 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } | { 
   const reps = Number(values.reps ?? defaults.reps);
   const plainSample = Number(values['plain-sample'] ?? defaults['plain-sample']);
   const contenders = values.contenders?.split(',').map((id) => id.trim()) ?? CONTENDERS.map((c) => c.id);
-  const maxQueuedRows = values['max-queued-rows'] === undefined ? undefined : Number(values['max-queued-rows']);
+  const maxQueuedRows = maxQueuedRowsOption(values['max-queued-rows']);
   const unknown = contenders.filter((id) => !CONTENDERS.some((c) => c.id === id));
 
   if (!rows) return { error: `--rows must be a list of positive whole numbers, got ${values.rows}` };
   if (!latencies) return { error: `--latency must be a list of whole milliseconds, got ${values.latency}` };
   if (!Number.isInteger(reps) || reps < 1) return { error: `--reps must be a positive whole number, got ${values.reps}` };
   if (!Number.isInteger(plainSample) || plainSample < 1) return { error: `--plain-sample must be a positive whole number, got ${values['plain-sample']}` };
-  if (maxQueuedRows !== undefined && !(Number.isInteger(maxQueuedRows) && maxQueuedRows > 0)) return { error: `--max-queued-rows must be a positive whole number, got ${values['max-queued-rows']}` };
+  if (typeof maxQueuedRows === 'object') return maxQueuedRows;
   if (unknown.length > 0) return { error: `unknown contender ${unknown.join(', ')}; known: ${CONTENDERS.map((c) => c.id).join(', ')}` };
   return {
     rows: [...new Set(rows)].sort((a, b) => a - b),

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { copy } from './contenders/copy';
 import type { Contender } from './contenders/contender';
-import { knexBatchInsertsWith } from './contenders/knex-batch-inserts';
+import { knexBatchInsertsWith, maxQueuedRowsOption } from './contenders/knex-batch-inserts';
 import { openDatabase } from './database';
 import { median, WARM_UP_RUNS } from './runner';
 import { isLocal, serverCpuMs } from './server-cpu';
@@ -37,9 +37,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, 'max-queued-rows': { type: 'string' } } });
   const n = Number(values.rows);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--rows must be a positive whole number, got ${values.rows}`);
-  const maxQueuedRows = values['max-queued-rows'] === undefined ? undefined : Number(values['max-queued-rows']);
-  if (maxQueuedRows !== undefined && !(Number.isInteger(maxQueuedRows) && maxQueuedRows > 0)) throw new Error('--max-queued-rows must be a positive whole number');
-  const knexBatchInserts = knexBatchInsertsWith(maxQueuedRows === undefined ? undefined : { maxQueuedRows });
+  const maxQueuedRows = maxQueuedRowsOption(values['max-queued-rows']);
+  if (typeof maxQueuedRows === 'object') throw new Error(maxQueuedRows.error);
+  const knexBatchInserts = knexBatchInsertsWith({ maxQueuedRows });
   if (!globalThis.gc) throw new Error('run with node --expose-gc (npm run bench:profile does)');
   const db = await openDatabase('kbi_profile');
   try {

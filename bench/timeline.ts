@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { batchTransaction } from 'knex-batch-inserts';
 import { connectKnex } from './contenders/knex-connection';
 import { insertOneByOne } from './contenders/one-by-one';
+import { maxQueuedRowsOption } from './contenders/knex-batch-inserts';
 import { openDatabase } from './database';
 import { openLink } from './latency';
 import { median, WARM_UP_RUNS } from './runner';
@@ -33,10 +34,9 @@ async function main(): Promise<void> {
     },
   });
   const [n, latencyMs, reps] = [Number(values.rows), Number(values.latency), Number(values.reps)];
-  const maxQueuedRows = values['max-queued-rows'] === undefined ? undefined : Number(values['max-queued-rows']);
-  if (![n, reps, maxQueuedRows ?? 1].every((v) => Number.isInteger(v) && v > 0) || !(latencyMs >= 0)) {
-    throw new Error('--rows, --reps and --max-queued-rows take positive whole numbers, --latency milliseconds');
-  }
+  const maxQueuedRows = maxQueuedRowsOption(values['max-queued-rows']);
+  if (![n, reps].every((v) => Number.isInteger(v) && v > 0) || !(latencyMs >= 0)) throw new Error('--rows and --reps take positive whole numbers, --latency milliseconds');
+  if (typeof maxQueuedRows === 'object') throw new Error(maxQueuedRows.error);
   if (values['full-gc'] && !globalThis.gc) throw new Error('--full-gc needs node --expose-gc (npm run bench:timeline has it)');
   const db = await openDatabase('kbi_timeline');
   const link = await openLink(db.url, latencyMs);

@@ -23,3 +23,14 @@ export function knexBatchInsertsWith(options?: BatchTransactionOptions): Contend
     },
   };
 }
+
+/**
+ * `--max-queued-rows N`, which bench, bench:memory, bench:timeline and
+ * bench:profile take: undefined when not given (the library's default), else
+ * a positive whole number; what is wrong with it otherwise.
+ */
+export function maxQueuedRowsOption(text: string | undefined): number | undefined | { error: string } {
+  if (text === undefined) return undefined;
+  const rows = Number(text);
+  return Number.isInteger(rows) && rows > 0 ? rows : { error: `--max-queued-rows must be a positive whole number, got ${text}` };
+}
