@@ -16,7 +16,7 @@ import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { copy } from './contenders/copy';
-import type { Contender } from './contenders/contender';
+import type { Contender, Session as ContenderSession } from './contenders/contender';
 import { knexBatchInsertsWith, maxQueuedRowsOption } from './contenders/knex-batch-inserts';
 import { openDatabase } from './database';
 import { median, WARM_UP_RUNS } from './runner';
@@ -44,9 +44,7 @@ async function main(): Promise<void> {
   const db = await openDatabase('kbi_profile');
   try {
     await createTables(db.admin, db.schema);
-    const session = await knexBatchInserts.open({ url: db.urlFor(), schema: db.schema });
-    try {
-      for (let i = 0; i < WARM_UP_RUNS; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))()); // warm-up, as the benchmark does
+    await withWarmSession(db, knexBatchInserts, async (session) => {
       await truncateTables(db.admin, db.schema);
       const run = session.prepare(buildWorkload(n));
       // no collection forced first: it would throw away the compiled code of the warm-up (see bench/runner.ts, timedRun)
@@ -54,9 +52,7 @@ async function main(): Promise<void> {
       console.log(`${n.toLocaleString('en-US')} parents + ${n.toLocaleString('en-US')} children: ${ms.toFixed(0)} ms under the profiler\n`);
       console.log('CPU samples by file ((idle): waiting for the server; (program): V8 and Node internals):\n');
       for (const [file, share] of samplesByFile(profile).slice(0, 15)) console.log(`  ${(100 * share).toFixed(1).padStart(5)}%  ${file}`);
-    } finally {
-      await session.close();
-    }
+    });
     console.log(`\nCPU time of one transaction of ${n.toLocaleString('en-US')} parents and children (median of ${CPU_RUNS}), in ms:\n`);
     const local = isLocal(db.url) && serverCpuMs() !== undefined;
     for (const contender of [knexBatchInserts, copy]) console.log(`  ${contender.name.padEnd(20)} ${await cpuTimes(db, contender, n, local)}`);
@@ -105,9 +101,7 @@ function fileName({ functionName, url }: { functionName: string; url: string }):
 
 /** Wall time, this process's CPU time and the local server's, medians of CPU_RUNS transactions after warm-up ones. */
 async function cpuTimes(db: Awaited<ReturnType<typeof openDatabase>>, contender: Contender, n: number, local: boolean): Promise<string> {
-  const session = await contender.open({ url: db.urlFor(), schema: db.schema });
-  try {
-    for (let i = 0; i < WARM_UP_RUNS; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))());
+  return withWarmSession(db, contender, async (session) => {
     const [wall, client, server]: number[][] = [[], [], []];
     for (let i = 0; i < CPU_RUNS; i++) {
       await truncateTables(db.admin, db.schema);
@@ -121,6 +115,15 @@ async function cpuTimes(db: Awaited<ReturnType<typeof openDatabase>>, contender:
     }
     const ms = (values: number[]) => Math.round(median(values)).toLocaleString('en-US').padStart(6);
     return `wall ${ms(wall)}   this process ${ms(client)}   server ${local ? ms(server) : '     –'}`;
+  });
+}
+
+/** Runs `use` with a session of `contender` that has run the benchmark's warm-up transactions (1,000 parents each), then closes it. */
+async function withWarmSession<T>(db: Awaited<ReturnType<typeof openDatabase>>, contender: Contender, use: (session: ContenderSession) => Promise<T>): Promise<T> {
+  const session = await contender.open({ url: db.urlFor(), schema: db.schema });
+  try {
+    for (let i = 0; i < WARM_UP_RUNS; i++) await onEmptyTables(db, () => session.prepare(buildWorkload(1000))());
+    return await use(session);
   } finally {
     await session.close();
   }
