@@ -30,7 +30,10 @@
 // the one path for a full queue: the await that filled it calls it, and so
 // does the end-of-tick job, for inserts never awaited). The await resolves
 // once that flush has taken the queue, so the code queues the next batch
-// while the server writes this one. A flush whose last statements are COPY
+// while the server writes this one. A queue taken only because it aged, whose
+// flush is all COPY and that no await waits for, is staged instead: its COPY
+// text is written and waits, counted among the queued rows, to be sent with
+// the COPYs of the next flush (staged-copies.ts). A flush whose last statements are COPY
 // lets the next task start once they are on the connection: the next full
 // queue goes right behind it, and the server moves from one batch to the
 // next without waiting a round trip. A full queue waits while two background
@@ -67,6 +70,7 @@ import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './opt
 import { keepOutcomesWanted, linkBuilder, linkSentinel, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { keepBuilderShapes } from './shape-keeper';
 import { distributeResult } from './statement-results';
+import { StagedCopies } from './staged-copies';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
 import { type Catalog, catalogFor } from './table-metadata';
 import { YoungGeneration } from './young-generation';
@@ -124,10 +128,11 @@ const MAX_ROWS_ON_THEIR_WAY = 20_000;
  * most of what an allocation site made is still alive at a minor collection,
  * V8 allocates that site's objects in the old generation from then on: a
  * queue that outlives a young generation's worth of allocation ends up in
- * RSS until the load is over. Flushed within half of one, its inserts die
- * young. `npm run bench:memory` (1,000,000 rows, default options) peaks at
- * 1.6-1.8x the rows with this, 3.6-4.1x without; with this constant at 0.6
- * still 1.7-1.8x, at 0.7 3.6-3.9x (see the README's memory figures).
+ * RSS until the load is over. Flushed (or staged) within half of one, its
+ * inserts die young. `npm run bench:memory` (1,000,000 rows, default
+ * options) peaked at 1.6-1.8x the rows with this, 3.6-4.1x without; with
+ * this constant at 0.6 still 1.7-1.8x, at 0.7 3.6-3.9x (flushed, before
+ * staging; see the README's memory figures).
  */
 const YOUNG_SHARE = 0.5;
 /** Enough rows for each table of a two-table loop to go by COPY (statement-writer.ts, COPY_MIN_ROWS), with room. */
@@ -145,6 +150,8 @@ const STALE_CATALOG_CODES = new Set(['428C9', '42703', '42P01', '23503']);
 export class Batcher {
   private queue: QueuedInsert[] = [];
   private queuedRows = 0;
+  /** COPY text of aged queues, which the next flush sends (staged-copies.ts). */
+  private readonly staged = new StagedCopies();
   /** Queue entries before this index have been read for `ids.track`. */
   private tracked = 0;
   /** Queued inserts whose awaits wait for a flush: the next tick flushes. */
@@ -294,7 +301,8 @@ export class Batcher {
     const last = this.queue[this.queue.length - 1];
     await this.parent?.settle();
     await this.exclusiveAnswered(async () => {
-      if (last !== undefined && this.queue.includes(last)) await this.flushQueue(last);
+      const queued = last !== undefined && this.queue.includes(last);
+      if (queued || this.staged.rows > 0) await this.flushQueue(queued ? last : null);
     });
   }
 
@@ -309,7 +317,7 @@ export class Batcher {
   async finish(): Promise<void> {
     this.finishing = true;
     do await this.settle();
-    while (this.queue.length > 0 || this.idWaiters.length > 0);
+    while (this.queue.length > 0 || this.staged.rows > 0 || this.idWaiters.length > 0);
     const closing = this.ended === undefined; // the callback form calls this, then knex's commit calls it again
     this.ended = 'committing';
     if (this.parent || !closing) return;
@@ -328,6 +336,7 @@ export class Batcher {
     for (const insert of this.queue) insert.fail(error, 'dropped');
     for (const waiter of this.idWaiters) waiter.reject(error);
     this.queue = [];
+    this.staged.drop();
     this.idWaiters = [];
   }
 
@@ -335,7 +344,7 @@ export class Batcher {
     linkBuilder(builder, insert);
     this.queue.push(insert);
     this.queuedRows += insert.size;
-    if (this.queuedRows >= this.options.maxQueuedRows) this.scheduleTick();
+    if (this.queueFull()) this.scheduleTick();
   }
 
   private answer(insert: QueuedInsert, spec: InsertSpec): Promise<unknown> {
@@ -355,13 +364,23 @@ export class Batcher {
    */
   private afterRoom(answer: unknown): Promise<unknown> {
     const readYoung = ++this.answered % READ_YOUNG_EVERY === 0;
-    if (this.queuedRows < this.options.maxQueuedRows && !(readYoung && this.queueAged())) return Promise.resolve(answer);
+    if (!this.queueFull() && !(readYoung && this.queueAged())) return Promise.resolve(answer);
     return this.makeRoom().then(() => answer);
   }
 
   /** The queue holds maxQueuedRows rows, or has aged (see YOUNG_SHARE): it goes to a flush. */
   private queueDue(): boolean {
-    return this.queuedRows >= this.options.maxQueuedRows || this.queueAged();
+    return this.queueFull() || this.queueAged();
+  }
+
+  /** The queue holds maxQueuedRows rows, counting those staged as text. */
+  private queueFull(): boolean {
+    return this.pendingRows >= this.options.maxQueuedRows;
+  }
+
+  /** Rows a flush would send now: those queued, and those staged as text. */
+  private get pendingRows(): number {
+    return this.queuedRows + this.staged.rows;
   }
 
   private queueAged(): boolean {
@@ -384,16 +403,16 @@ export class Batcher {
   private makeRoom(): Promise<void> {
     return (this.room ??= new Promise<void>((resolve, reject) => {
       this.exclusive(async (release) => {
-        while (this.onTheirWay.length > 1 && this.rowsOnTheirWay + this.queuedRows > MAX_ROWS_ON_THEIR_WAY) await this.onTheirWay[0];
+        while (this.queueFull() && this.onTheirWay.length > 1 && this.rowsOnTheirWay + this.pendingRows > MAX_ROWS_ON_THEIR_WAY) await this.onTheirWay[0];
         this.room = undefined;
         if (!this.queueDue()) return resolve(); // taken meanwhile
-        const rows = this.queuedRows;
+        const carried = this.pendingRows;
         // takes the queue before it first awaits; once its statements are sent, it is on its way
         const flushing: Promise<unknown> = this.flushQueue(undefined, () => {
-          this.rowsOnTheirWay += rows;
-          listUntilSettled(this.onTheirWay, flushing.finally(() => (this.rowsOnTheirWay -= rows)));
+          this.rowsOnTheirWay += carried;
+          listUntilSettled(this.onTheirWay, flushing.finally(() => (this.rowsOnTheirWay -= carried)));
           release();
-        });
+        }, !this.queueFull());
         resolve();
         await flushing;
       }).catch(reject); // after resolve(), the failure reaches the next await instead
@@ -472,7 +491,7 @@ export class Batcher {
     }
     if (this.needsFlush()) await this.flushQueue();
     else if (this.idWaiters.length > 0) await this.serveIdWaiters();
-    if (this.queuedRows >= this.options.maxQueuedRows) this.makeRoom().catch(() => undefined); // inserts never awaited fill it too
+    if (this.queueFull()) this.makeRoom().catch(() => undefined); // inserts never awaited fill it too
   }
 
   /** Some await needs the database to answer it; id waiters go with the flush a full queue needs anyway. */
@@ -481,7 +500,7 @@ export class Batcher {
       if (insert.state === 'queued') return true;
       this.awaitingFlush.delete(insert);
     }
-    return this.idWaiters.length > 0 && this.queuedRows >= this.options.maxQueuedRows;
+    return this.idWaiters.length > 0 && this.queueFull();
   }
 
   /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */
@@ -577,11 +596,16 @@ export class Batcher {
     return this.tx.copy(commands, sent);
   }
 
-  /** Writes the queue, or its part up to and including `upTo`. */
-  private async flushQueue(upTo?: QueuedInsert, release?: () => void): Promise<FlushStats> {
+  /**
+   * Writes what was staged and the queue, or its part up to and including
+   * `upTo` (none of it for null). With `stage`, for an aged queue, a flush
+   * that is all COPY and that no await waits for is staged, not sent
+   * (staged-copies.ts).
+   */
+  private async flushQueue(upTo?: QueuedInsert | null, release?: () => void, stage = false): Promise<FlushStats> {
     const started = performance.now();
     const roundTripsBefore = this.roundTrips;
-    const stats: FlushStats = { groups: 0, rows: 0, statements: 0, roundTrips: 0, ms: 0 };
+    const stats: FlushStats = { groups: 0, rows: 0, staged: 0, statements: 0, roundTrips: 0, ms: 0 };
     let inserts: QueuedInsert[] = [];
     let waiters: IdWaiter[] = [];
     try {
@@ -596,6 +620,10 @@ export class Batcher {
       }
       const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
+      if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
+      const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0]) : [];
+      const stageable = stage && waiters.length === 0 && segments.length === 1 && inserts.every((insert) => !insert.outcomeWanted);
+      if (stageable && this.staged.stage(first)) return stats;
       let sent = false;
       const lastSent = () => {
         sent = true;
@@ -608,7 +636,9 @@ export class Batcher {
           await this.runInPlace(segment);
           stats.statements++;
         } else {
-          await this.writeGroups(segment, stats, i === segments.length - 1 ? lastSent : undefined);
+          const onSent = i === segments.length - 1 ? lastSent : undefined;
+          if (i === 0) await this.writeWithStaged(segment, first, stats, onSent);
+          else await this.writeGroups(segment, this.statementsOf(segment), stats, onSent);
         }
       }
       if (!sent) stats.roundTrips = this.roundTrips - roundTripsBefore;
@@ -623,9 +653,9 @@ export class Batcher {
     return stats;
   }
 
-  /** Takes the queue (up to `upTo`) for a flush: inserts only compiled and never awaited are dropped. */
-  private takeQueue(upTo?: QueuedInsert): QueuedInsert[] {
-    const end = upTo ? this.queue.indexOf(upTo) + 1 : this.queue.length;
+  /** Takes the queue (up to `upTo`, none of it for null) for a flush: inserts only compiled and never awaited are dropped. */
+  private takeQueue(upTo?: QueuedInsert | null): QueuedInsert[] {
+    const end = upTo === undefined ? this.queue.length : upTo === null ? 0 : this.queue.indexOf(upTo) + 1;
     const taken: QueuedInsert[] = [];
     for (const insert of this.queue.slice(0, end)) {
       if (insert.state !== 'queued') continue;
@@ -666,12 +696,23 @@ export class Batcher {
     return segments;
   }
 
+  private statementsOf(groups: readonly Group<FlushItem>[]): Statement[] {
+    return groups.flatMap((group) => writeStatements(group, this.templateFor(group), this.tx.client, this.staged.holds(group.meta)));
+  }
+
+  /** `writeGroups` with what was staged joined in (staged-copies.ts); the chunks of its text are reused once answered. */
+  private async writeWithStaged(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, lastSent?: () => void): Promise<void> {
+    stats.staged = this.staged.rows;
+    const taken = this.staged.takeInto(statements);
+    await this.writeGroups(groups, taken.statements, stats, lastSent);
+    this.staged.giveBack(taken.chunks);
+  }
+
   /**
-   * Writes the groups' statements in order; consecutive COPYs go together in
+   * Sends the groups' statements in order; consecutive COPYs go together in
    * one round trip. The inserts get their answers once every group is written.
    */
-  private async writeGroups(groups: readonly Group<FlushItem>[], stats: FlushStats, lastSent?: () => void): Promise<void> {
-    const statements = groups.flatMap((group) => writeStatements(group, this.templateFor(group), this.tx.client));
+  private async writeGroups(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, lastSent?: () => void): Promise<void> {
     for (let i = 0; i < statements.length; ) {
       let end = i + 1;
       if (statements[i].copyData) while (end < statements.length && statements[end].copyData) end++;
@@ -746,6 +787,7 @@ export class Batcher {
     for (const waiter of [...waiters, ...this.idWaiters]) waiter.reject(first);
     for (const insert of inserts) if (insert.state === 'flushing') insert.fail(first);
     for (const insert of this.queue) if (insert.awaited) insert.fail(first);
+    this.staged.drop(); // nothing waits for staged rows: the failure reaches the commit
     this.idWaiters = [];
     return first;
   }

@@ -32,8 +32,8 @@ export interface QueryClient {
 
 export interface CopyCommand {
   sql: string;
-  /** The rows in COPY's text format, in pieces. */
-  data: Iterable<string>;
+  /** The rows in COPY's text format, in pieces, as text or UTF-8. */
+  data: Iterable<string | Buffer>;
 }
 
 /** How a batch ended: the row count of each COPY that completed, and the error of the one after them, if one failed. */
@@ -95,7 +95,7 @@ export class CopyBatch {
       for (const { data } of this.commands) {
         try {
           for (const piece of data) {
-            connection.sendCopyFromChunk(Buffer.from(piece, 'utf8'));
+            connection.sendCopyFromChunk(typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
             stream.uncork();
             stream.cork();
           }

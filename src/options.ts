@@ -7,6 +7,8 @@ export interface FlushStats {
   groups: number;
   /** Rows written. */
   rows: number;
+  /** Rows of `rows` whose COPY text was written earlier, when their queue aged, and waited for this flush (see maxQueuedRows). */
+  staged: number;
   /** INSERT statements sent. */
   statements: number;
   /** Everything sent to the server: catalog and id queries, INSERTs, inserts that ran on their own. */
@@ -22,12 +24,15 @@ export interface BatchOptions {
    * flush is sent right behind the one before it, without waiting for its
    * answer. While two flushes or more on their way carry 20,000 rows, a
    * full queue waits for the first to be answered. Default 10,000. The queue
-   * also goes earlier, from 2,500 rows, when an await answered at once finds
-   * that the code has allocated half of V8's young generation since the
-   * queue began: its inserts then die young instead of staying in memory
-   * until the load ends. Loading 1,000,000 rows in a loop of awaits, the
-   * process peaks at about 1.7 times the memory of the rows (see the README's
-   * Performance section).
+   * is also let go earlier, from 2,500 rows, when an await answered at once
+   * finds that the code has allocated half of V8's young generation since
+   * the queue began: its inserts then die young instead of staying in memory
+   * until the load ends. Where its flush would be all COPY and no await
+   * waits for it, only its COPY text is written then, and waits, counted
+   * among the queued rows, for the flush at this many rows, which sends it
+   * in the same COPYs; otherwise the flush is sent then. Loading 1,000,000
+   * rows in a loop of awaits, the process peaks at about 1.7 times the memory
+   * of the rows (see the README's Performance section).
    */
   maxQueuedRows?: number;
   /**

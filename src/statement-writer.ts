@@ -11,6 +11,7 @@ import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type InsertOutcome, keepOutcomesWanted, type QueuedInsert } from './queued-insert';
 import type { TableMeta } from './table-metadata';
+import type { TextChunks } from './text-chunks';
 
 /** PostgreSQL's limit: the parameter count of a statement is a 16-bit number. */
 const MAX_PARAMETERS = 65_535;
@@ -21,7 +22,9 @@ const MAX_PARAMETERS = 65_535;
  * INSERT's parameters, the client builds it without knex compiling a
  * statement, and consecutive COPYs share one round trip (copy-batch.ts).
  * Smaller groups keep INSERT, whose statements are what knex would send
- * (measured with `npm run bench`; see the README's Performance section).
+ * (measured with `npm run bench`; see the README's Performance section),
+ * unless a COPY of their table is staged, which they may join without a
+ * statement of their own (staged-copies.ts).
  */
 const COPY_MIN_ROWS = 1_000;
 
@@ -59,9 +62,14 @@ export interface KeyMatching {
 
 export interface Statement {
   sql: string;
+  /** The table it writes to: which statements must go before it (see staged-copies.ts). */
+  meta: TableMeta | undefined;
   bindings: readonly unknown[];
-  /** For `COPY ... FROM STDIN`: the data, as pieces of text. */
-  copyData?: () => Iterable<string>;
+  /**
+   * For `COPY ... FROM STDIN`: the data, as pieces of text; given `chunks`,
+   * written into them, as views of them (staged-copies.ts).
+   */
+  copyData?: (chunks?: TextChunks) => Iterable<string | Buffer>;
   /** The rows an INSERT sends, which its answer is matched to; none for a COPY, matched by count. */
   rows: readonly StatementRow[];
   /** Set for a statement that carries every row of its inserts and is matched by count (a COPY): each gets its own row count. */
@@ -126,9 +134,9 @@ export function matchKey(matching: KeyMatching, read: (column: string) => unknow
   return JSON.stringify(parts);
 }
 
-/** The statements of a group, compiled from `template`, a builder of the group's kind. */
-export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient): Statement[] {
-  const copy = copyStatement(group, template, client);
+/** The statements of a group, compiled from `template`, a builder of the group's kind; `copyStaged`: a COPY of its table is staged. */
+export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient, copyStaged = false): Statement[] {
+  const copy = copyStatement(group, template, client, copyStaged ? 1 : COPY_MIN_ROWS);
   if (copy) return [copy];
   const names = new ColumnNames(group);
   const rows = prepareRows(group, names);
@@ -358,7 +366,7 @@ function compile(group: Group<FlushItem>, template: QueryBuilderInternals, chunk
   }
   const valueOf = (row: Row, column: string) => names.valueOf(row, column);
   const failed = () => ({ tableLabel: first.spec.tableLabel, copy: false, rows: forError(chunk), valueOf });
-  return { sql, bindings: compiled.bindings, rows: chunk, matching, failed };
+  return { sql, meta: group.meta, bindings: compiled.bindings, rows: chunk, matching, failed };
 }
 
 function forError(rows: readonly StatementRow[]): SentRow[] {
@@ -384,12 +392,12 @@ function returningFor(first: FlushItem, matching: Matching, names: ColumnNames):
  * builds no row objects to send (prepareRows), which would live as long as
  * the round trip. Once it is written, the inserts are let go (releaseCopied).
  */
-function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, client: KnexClient): Statement | undefined {
+function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, client: KnexClient, minRows: number): Statement | undefined {
   const prepare = (client.driver as { utils?: { prepareValue?: PrepareValue } }).utils?.prepareValue;
   const { insert: firstInsert, spec: first } = group.inserts[0];
   const { meta } = group;
   if (!prepare || !meta || meta.refusesCopy || first.conflict || needsRows(group)) return undefined;
-  if (rowsIn(group.inserts) < COPY_MIN_ROWS) return undefined;
+  if (rowsIn(group.inserts) < minRows) return undefined;
   const columns = copyColumns(first, firstInsert.ids[0], meta);
   if (columns === undefined) return undefined;
   let keysDrawn = true; // every row's generated key, if sent, comes from pre-allocated ids
@@ -404,10 +412,13 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
   let copied: CopiedRows | undefined;
   return {
     sql,
+    meta,
     bindings: [],
-    *copyData() {
-      const pieces: string[] | undefined = mayNeedValues(meta, columns, keysDrawn) ? [] : undefined;
-      for (const piece of copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare)) {
+    *copyData(chunks?: TextChunks) {
+      // text in chunks stays there until the answer anyway: an error may as well read it
+      const pieces: (string | Buffer)[] | undefined = chunks || mayNeedValues(meta, columns, keysDrawn) ? [] : undefined;
+      for (const text of copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare)) {
+        const piece = chunks ? chunks.write(text) : text;
         pieces?.push(piece);
         yield piece;
       }
@@ -432,7 +443,7 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
 interface CopiedRows {
   origins: Origin[];
   rowCounts: number[];
-  pieces: string[] | undefined;
+  pieces: (string | Buffer)[] | undefined;
   columns: string[];
 }
 
@@ -458,7 +469,7 @@ function mayNeedValues(meta: TableMeta, columns: readonly CopyColumn[], keysDraw
  * which grows by all it is given until a full collection (the README's
  * memory figures). Each insert's origin is kept for an error (CopiedRows).
  */
-function releaseCopied(group: Group<FlushItem>, pieces: string[] | undefined, columns: readonly CopyColumn[]): CopiedRows {
+function releaseCopied(group: Group<FlushItem>, pieces: (string | Buffer)[] | undefined, columns: readonly CopyColumn[]): CopiedRows {
   const copied: CopiedRows = {
     origins: group.inserts.map(({ insert }) => insert.origin),
     rowCounts: group.inserts.map(({ spec }) => spec.rows.length),
@@ -470,7 +481,7 @@ function releaseCopied(group: Group<FlushItem>, pieces: string[] | undefined, co
 }
 
 function copiedRows(tableLabel: string, { origins, rowCounts, pieces, columns }: CopiedRows): FailedStatement {
-  const parsed = pieces ? parseCopyText(pieces.join(''), columns) : [];
+  const parsed = pieces ? parseCopyText(pieces.map((piece) => piece.toString()).join(''), columns) : [];
   const rows: SentRow[] = [];
   origins.forEach((origin, i) => {
     const insert = { origin };

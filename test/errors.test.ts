@@ -115,6 +115,54 @@ describe('errors', () => {
     }
   });
 
+  /** Allocates 32 KB that dies young: in a loop, makes the queue age (batcher.ts, YOUNG_SHARE), so that its COPY text is staged. */
+  const garbage: unknown[][] = [];
+  const allocate = (i: number) => (garbage[i % 4] = new Array(4000).fill(i));
+
+  it('a bad row in a COPY that carries staged text: the line PostgreSQL names counts from the first staged row', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    let site = '';
+    const error = await batchTransaction(knex, async (trx) => {
+      for (let i = 0; i < 12_000; i++) {
+        allocate(i);
+        if (i === 9000) {
+          site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'bad', age: 'forty' }); // prettier-ignore
+        } else {
+          await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
+        }
+      }
+    }).catch((e) => e);
+    // the queue aged every few thousand rows; flushed each time, the bad row would be on another line of another COPY
+    expect(error).to.include({ code: '22P02', table: 'e_people' });
+    expect(error.where).to.match(/^COPY e_people, line 9001, column age/);
+    expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+    expect(await count()).to.equal(1);
+  });
+
+  it('a foreign-key violation in staged text names its row from the values kept with the text', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    await knex.raw('create table e_pets (id serial primary key, owner_id int not null references e_people (id), name text)');
+    try {
+      let site = '';
+      const error = await batchTransaction(knex, async (trx) => {
+        for (let i = 0; i < 12_000; i++) {
+          allocate(i);
+          if (i === 700) {
+            site = here(); await trx('e_pets').insert({ owner_id: 404, name: 'stray' }); // prettier-ignore
+          } else {
+            await trx('e_pets').insert({ owner_id: 1, name: `pet ${i}` });
+          }
+        }
+      }, { captureCallSites: true }).catch((e) => e);
+      expect(error).to.include({ code: '23503', table: 'e_pets', detail: 'Key (owner_id)=(404) is not present in table "e_people".' });
+      expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+      expect(error.message).to.contain('row 0 of the insert queued at');
+      expect(Number((await knex('e_pets').count('* as n'))[0].n)).to.equal(0);
+    } finally {
+      await knex.raw('drop table e_pets');
+    }
+  });
+
   it('a deferrable unique key, checked once the COPY is read, names both rows of the repeated key from their values', async function () {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     await knex.raw('create table e_tags (id serial primary key, label text unique deferrable initially immediate)');
