@@ -87,9 +87,10 @@ export interface TransactionAccess {
    * Runs `COPY ... FROM STDIN` commands in one round trip (copy-batch.ts),
    * each announced to knex's `query` listeners like any statement. While the
    * connection is still answering an earlier batch, they are written right
-   * behind it rather than after its answer. `sent` is called once pg holds them.
+   * behind it rather than after its answer. `sent` is called once pg holds
+   * them. With `commit`, COMMIT follows them in the same round trip.
    */
-  copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult>;
+  copy(commands: readonly CopyCommand[], sent?: () => void, commit?: boolean): Promise<CopyBatchResult>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
   runInPlace(builder: QueryBuilderInternals): Promise<unknown>;
   /** The parser pg applies to text values of a type on this connection. */
@@ -97,6 +98,24 @@ export interface TransactionAccess {
 }
 
 type StatementResult = { rows: Row[]; rowCount: number | null };
+
+/** What a flush takes and how it goes (see Batcher.flushQueue). */
+interface FlushRequest {
+  /** The queue up to and including this insert; none of it for null; all of it when absent. */
+  upTo?: QueuedInsert | null;
+  /** Called once its last statements are on the connection: the next task may start. */
+  release?: () => void;
+  /** For a queue that aged: staged rather than sent where it can be (staged-copies.ts). */
+  stage?: boolean;
+  /** The last flush before COMMIT: it may carry it (Batcher.commitsWith). */
+  mayCommit?: boolean;
+}
+
+/** What the last statements of a flush also do: `sent` is called once pg holds them; `commit` sends COMMIT with them if they are COPY (Batcher.commitsWith). */
+interface FlushEnd {
+  sent?: () => void;
+  commit: boolean;
+}
 
 /** An await of `.returning(<key>)` that ids alone may answer. */
 interface IdWaiter extends IdAwait {
@@ -172,6 +191,9 @@ export class Batcher {
   private ended: 'committing' | 'rolled back' | undefined;
   /** Set when `finish` begins: no more ids are drawn in the background. */
   private finishing = false;
+  /** The transaction's COMMIT went with its last flush (see `finish`), and once answered, went through: knex's own is not sent (transaction-hooks.ts). */
+  commitSent = false;
+  committed = false;
   private roundTrips = 0;
   /** Allocation since the queue began (see YOUNG_SHARE). */
   private readonly young = new YoungGeneration();
@@ -256,7 +278,7 @@ export class Batcher {
       log('an insert into %s runs on its own: %s', builder._single.table, read.reason);
       // knex runs it in its place: after what was queued before it, before what was queued after it
       const answer = insert.wait((outcome) => outcome.response);
-      this.exclusive(() => this.flushQueue(insert)).catch(() => undefined);
+      this.exclusive(() => this.flushQueue({ upTo: insert })).catch(() => undefined);
       return answer;
     } catch (error) {
       queuedInsertOf(builder)?.drop();
@@ -298,12 +320,12 @@ export class Batcher {
    * before that moment is written first (the parent transaction's queue
    * first); what is queued after it waits, as it would in plain knex.
    */
-  async settle(): Promise<void> {
+  async settle(mayCommit = false): Promise<void> {
     const last = this.queue[this.queue.length - 1];
     await this.parent?.settle();
     await this.exclusiveAnswered(async () => {
       const queued = last !== undefined && this.queue.includes(last);
-      if (queued || this.staged.rows > 0) await this.flushQueue(queued ? last : null);
+      if (queued || this.staged.rows > 0) await this.flushQueue({ upTo: queued ? last : null, mayCommit });
     });
   }
 
@@ -312,15 +334,20 @@ export class Batcher {
    * the reason. `settle` also waits for a flush already under way (and
    * rethrows a failure), so it runs at least once; code resumed by awaits a
    * flush answered may queue more meanwhile, which is written too before the
-   * queue closes. A root transaction then notes how many ids it used (for the
-   * next one's first block) and the shapes of its builders (shape-keeper.ts).
+   * queue closes. The last flush of a root transaction carries the COMMIT
+   * where it can (see commitsWith): one round trip less. What is queued
+   * while it is on its way is dropped, as knex refuses statements of a
+   * transaction that has committed. A root transaction then notes how many
+   * ids it used (for the next one's first block) and the shapes of its
+   * builders (shape-keeper.ts).
    */
   async finish(): Promise<void> {
     this.finishing = true;
-    do await this.settle();
-    while (this.queue.length > 0 || this.staged.rows > 0 || this.idWaiters.length > 0);
+    do await this.settle(true);
+    while (!this.committed && (this.queue.length > 0 || this.staged.rows > 0 || this.idWaiters.length > 0));
     const closing = this.ended === undefined; // the callback form calls this, then knex's commit calls it again
     this.ended = 'committing';
+    if (this.committed) this.dropQueue(new BatchInsertError('knex-batch-inserts: this insert was queued after its transaction committed'));
     if (this.parent || !closing) return;
     this.ids.pools.remember();
     try {
@@ -333,7 +360,10 @@ export class Batcher {
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */
   abandon(): void {
     this.ended = 'rolled back';
-    const error = new Error('knex-batch-inserts: the transaction was rolled back before this insert was written');
+    this.dropQueue(new Error('knex-batch-inserts: the transaction was rolled back before this insert was written'));
+  }
+
+  private dropQueue(error: Error): void {
     for (const insert of this.queue) insert.fail(error, 'dropped');
     for (const waiter of this.idWaiters) waiter.reject(error);
     this.queue = [];
@@ -414,11 +444,12 @@ export class Batcher {
         if (!this.queueDue()) return resolve(); // taken meanwhile
         const carried = this.pendingRows;
         // takes the queue before it first awaits; once its statements are sent, it is on its way
-        const flushing: Promise<unknown> = this.flushQueue(undefined, () => {
+        const sent = () => {
           this.rowsOnTheirWay += carried;
           listUntilSettled(this.onTheirWay, flushing.finally(() => (this.rowsOnTheirWay -= carried)));
           release();
-        }, !this.queueFull());
+        };
+        const flushing: Promise<unknown> = this.flushQueue({ release: sent, stage: !this.queueFull() });
         resolve();
         await flushing;
       }).catch(reject); // after resolve(), the failure reaches the next await instead
@@ -597,9 +628,9 @@ export class Batcher {
     this.roundTrips++;
   }
 
-  private copy(commands: readonly CopyCommand[], sent?: () => void): Promise<CopyBatchResult> {
+  private copy(commands: readonly CopyCommand[], sent?: () => void, commit?: boolean): Promise<CopyBatchResult> {
     this.countRoundTrip();
-    return this.tx.copy(commands, sent);
+    return this.tx.copy(commands, sent, commit);
   }
 
   /**
@@ -608,7 +639,7 @@ export class Batcher {
    * that is all COPY and that no await waits for is staged, not sent
    * (staged-copies.ts).
    */
-  private async flushQueue(upTo?: QueuedInsert | null, release?: () => void, stage = false): Promise<FlushStats> {
+  private async flushQueue({ upTo, release, stage = false, mayCommit = false }: FlushRequest = {}): Promise<FlushStats> {
     const started = performance.now();
     const roundTripsBefore = this.roundTrips;
     const stats: FlushStats = { groups: 0, rows: 0, staged: 0, statements: 0, roundTrips: 0, ms: 0 };
@@ -624,12 +655,14 @@ export class Batcher {
         waiters = this.idWaiters.filter(({ insert }) => taken.has(insert));
         this.idWaiters = this.idWaiters.filter(({ insert }) => !taken.has(insert));
       }
-      const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters));
+      const mayStage = stage && waiters.length === 0 && inserts.every((insert) => !insert.outcomeWanted);
+      // staged rows have their ids: rows that may join them must have theirs too, to send the same columns
+      const numberAll = mayStage || this.staged.rows > 0;
+      const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters, numberAll));
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
       const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0]) : [];
-      const stageable = stage && waiters.length === 0 && segments.length === 1 && inserts.every((insert) => !insert.outcomeWanted);
-      if (stageable && this.staged.stage(first)) return stats;
+      if (mayStage && segments.length === 1 && this.staged.stage(first)) return stats;
       let sent = false;
       const lastSent = () => {
         sent = true;
@@ -637,14 +670,15 @@ export class Batcher {
         keepOutcomesWanted(inserts, (insert) => insert); // the rest are let go until the answer (see releaseCopied in statement-writer.ts)
         release?.();
       };
+      const end: FlushEnd = { sent: lastSent, commit: mayCommit && this.commitsWith(inserts) };
       for (const [i, segment] of segments.entries()) {
         if (segment instanceof QueuedInsert) {
           await this.runInPlace(segment);
           stats.statements++;
         } else {
-          const onSent = i === segments.length - 1 ? lastSent : undefined;
-          if (i === 0) await this.writeWithStaged(segment, first, stats, onSent);
-          else await this.writeGroups(segment, this.statementsOf(segment), stats, onSent);
+          const atEnd = i === segments.length - 1 ? end : undefined;
+          if (i === 0) await this.writeWithStaged(segment, first, stats, atEnd);
+          else await this.writeGroups(segment, this.statementsOf(segment), stats, atEnd);
         }
       }
       if (!sent) stats.roundTrips = this.roundTrips - roundTripsBefore;
@@ -673,7 +707,7 @@ export class Batcher {
       taken.push(insert);
     }
     this.queue = this.queue.slice(end);
-    this.young.mark();
+    if (end > 0) this.young.mark();
     this.queuedRows = this.queue.reduce((rows, insert) => rows + insert.size, 0);
     this.tracked = Math.max(0, this.tracked - end);
     this.ids.untrack();
@@ -684,7 +718,7 @@ export class Batcher {
    * Splits the flush at inserts that run in place, plans the groups of each
    * part, and gives ids to the rows that need them (id-assignment.ts).
    */
-  private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[]): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
+  private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[], numberAll: boolean): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
     const segments: (Group<FlushItem>[] | QueuedInsert)[] = [];
     let part: FlushItem[] = [];
     for (const insert of inserts) {
@@ -698,7 +732,7 @@ export class Batcher {
       part = [];
     }
     if (part.length > 0) segments.push(planGroups(part));
-    await this.ids.forFlush(segments.flatMap((segment) => (Array.isArray(segment) ? segment : [])), waiters);
+    await this.ids.forFlush(segments.flatMap((segment) => (Array.isArray(segment) ? segment : [])), waiters, numberAll);
     return segments;
   }
 
@@ -706,11 +740,24 @@ export class Batcher {
     return groups.flatMap((group) => writeStatements(group, this.templateFor(group), this.tx.client, this.staged.holds(group.meta)));
   }
 
+  /**
+   * Whether the flush of `inserts`, the last before COMMIT, may carry it in
+   * the round trip of its last statements, when they are COPY: a root
+   * transaction, nothing queued after it, no flush before it still on its
+   * way, and no await waiting for its answer, which could resume code that
+   * queues more. Not with onFlush, which is called after the flush and may
+   * still fail the transaction.
+   */
+  private commitsWith(inserts: readonly QueuedInsert[]): boolean {
+    if (this.parent || this.options.onFlush || this.queue.length > 0 || this.onTheirWay.length > 0 || this.idWaiters.length > 0) return false;
+    return inserts.every((insert) => !insert.awaited);
+  }
+
   /** `writeGroups` with what was staged joined in (staged-copies.ts); the chunks of its text are reused once answered. */
-  private async writeWithStaged(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, lastSent?: () => void): Promise<void> {
+  private async writeWithStaged(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, end?: FlushEnd): Promise<void> {
     stats.staged = this.staged.rows;
     const taken = this.staged.takeInto(statements);
-    await this.writeGroups(groups, taken.statements, stats, lastSent);
+    await this.writeGroups(groups, taken.statements, stats, end);
     this.staged.giveBack(taken.chunks);
   }
 
@@ -718,19 +765,19 @@ export class Batcher {
    * Sends the groups' statements in order; consecutive COPYs go together in
    * one round trip. The inserts get their answers once every group is written.
    */
-  private async writeGroups(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, lastSent?: () => void): Promise<void> {
+  private async writeGroups(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, end?: FlushEnd): Promise<void> {
     for (let i = 0; i < statements.length; ) {
-      let end = i + 1;
-      if (statements[i].copyData) while (end < statements.length && statements[end].copyData) end++;
-      const run = statements.slice(i, end);
-      const sent = end === statements.length ? lastSent : undefined;
-      const results = run[0].copyData ? await this.copyStatements(run, sent) : [await this.runStatement(run[0])];
+      let next = i + 1;
+      if (statements[i].copyData) while (next < statements.length && statements[next].copyData) next++;
+      const run = statements.slice(i, next);
+      const atEnd = next === statements.length ? end : undefined;
+      const results = run[0].copyData ? await this.copyStatements(run, atEnd) : [await this.runStatement(run[0])];
       run.forEach((statement, k) => {
         distributeResult(statement, results[k].rows, results[k].rowCount);
         stats.rows += results[k].rowCount ?? 0;
       });
       stats.statements += run.length;
-      i = end;
+      i = next;
     }
     stats.groups += groups.length;
     for (const group of groups) for (const { insert, outcome } of group.inserts) insert.succeed(outcome ?? NO_OUTCOME);
@@ -758,9 +805,15 @@ export class Batcher {
     }
   }
 
-  /** Runs consecutive COPY statements in one round trip; `sent` is called once they are on the connection. */
-  private async copyStatements(statements: readonly Statement[], sent?: () => void): Promise<StatementResult[]> {
-    const { rowCounts, error } = await this.copy(statements.map(({ sql, copyData }) => ({ sql, data: copyData!() })), sent);
+  /** Runs consecutive COPY statements in one round trip, the last of a flush with what `end` asks for. */
+  private async copyStatements(statements: readonly Statement[], end?: FlushEnd): Promise<StatementResult[]> {
+    const commands = statements.map(({ sql, copyData }) => ({ sql, data: copyData!() }));
+    this.commitSent ||= end?.commit === true;
+    const { rowCounts, error, committed } = await this.copy(commands, end?.sent, end?.commit);
+    this.committed ||= committed;
+    if (error !== undefined && end?.commit && rowCounts.length === statements.length) {
+      throw new BatchInsertError(`knex-batch-inserts: COMMIT, sent with the last flush, failed: ${messageOf(error)}`, { cause: error });
+    }
     if (error !== undefined) throw this.statementFailed(error, statements[rowCounts.length] ?? statements[statements.length - 1]);
     if (rowCounts.length !== statements.length) throw new Error(`knex-batch-inserts: ${statements.length} COPY commands answered ${rowCounts.length} times`);
     return rowCounts.map((rowCount) => ({ rows: [], rowCount }));

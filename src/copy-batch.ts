@@ -36,10 +36,15 @@ export interface CopyCommand {
   data: Iterable<string | Buffer>;
 }
 
-/** How a batch ended: the row count of each COPY that completed, and the error of the one after them, if one failed. */
+/**
+ * How a batch ended: the row count of each COPY that completed, and the
+ * error of the one after them (or of the COMMIT), if one failed; whether
+ * the COMMIT that ended it went through.
+ */
 export interface CopyBatchResult {
   rowCounts: number[];
   error?: unknown;
+  committed: boolean;
 }
 
 export class CopyBatch {
@@ -49,15 +54,21 @@ export class CopyBatch {
   readonly roundTrips = 1;
   readonly done: Promise<CopyBatchResult>;
   private readonly rowCounts: number[] = [];
+  private committed = false;
   private error: unknown;
   private finish!: (result: CopyBatchResult) => void;
 
   /** Let go once written: their data refers to the inserts it was written from (see releaseCopied in statement-writer.ts). */
   private commands: readonly CopyCommand[];
 
-  constructor(commands: readonly CopyCommand[]) {
+  /**
+   * With `commit`, the Query message ends with COMMIT: the server runs it
+   * once every COPY is through, in the same round trip, and skips it if one
+   * fails, which leaves the transaction failed, as it would be anyway.
+   */
+  constructor(commands: readonly CopyCommand[], commit = false) {
     this.commands = commands;
-    this.text = commands.map(({ sql }) => sql).join(';\n');
+    this.text = [...commands.map(({ sql }) => sql), ...(commit ? ['commit'] : [])].join(';\n');
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -119,7 +130,8 @@ export class CopyBatch {
   }
 
   handleCommandComplete(message: { text?: string }): void {
-    this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
+    if (message.text === 'COMMIT') this.committed = true;
+    else this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
   }
 
   /**
@@ -130,11 +142,11 @@ export class CopyBatch {
    */
   handleError(error: unknown): void {
     this.error ??= error;
-    this.end({ rowCounts: this.rowCounts, error: this.error });
+    this.end({ rowCounts: this.rowCounts, error: this.error, committed: this.committed });
   }
 
   handleReadyForQuery(): void {
-    this.end({ rowCounts: this.rowCounts });
+    this.end({ rowCounts: this.rowCounts, committed: this.committed });
   }
 
   private end(result: CopyBatchResult): void {

@@ -10,8 +10,11 @@
 //   - A flush gives ids to a table's id-less rows when something depends on
 //     them (`forFlush`): an await of its ids, results matched by key, or rows
 //     in several groups, where column defaults would number them in group
-//     order rather than queue order. Other rows take what the pool still
-//     holds, then their column default.
+//     order rather than queue order, or a flush that may be staged or that
+//     staged rows join (`numberAll`): column defaults would number staged
+//     rows only when they are sent, after ids drawn meanwhile for rows queued
+//     later (staged-copies.ts). Other rows take what the pool still holds,
+//     then their column default.
 import type { Group } from './flush-plan';
 import type { IdAllocator, TypeParserOf } from './id-allocator';
 import { columnValue, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
@@ -145,17 +148,17 @@ export class IdAssignment {
   }
 
   /** Ids for the rows of a flush's groups, all tables in one query: see the header. */
-  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[]): Promise<void> {
+  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[], numberAll: boolean): Promise<void> {
     const waiting = new Set(awaits.map(({ insert }) => insert));
     const idless = new Map<TableMeta, IdlessRow[]>();
     const needed = new Map<TableMeta, IdlessRow[]>();
     for (const [table, tableGroups] of groupsByTable(groups)) {
-      if (tableGroups.length === 1 && this.pools.available(table) === 0 && !mayNeedIds(tableGroups[0], waiting)) continue; // the column default numbers them
+      if (!numberAll && tableGroups.length === 1 && this.pools.available(table) === 0 && !mayNeedIds(tableGroups[0], waiting)) continue; // the column default numbers them
       const rowsOfGroups = tableGroups.map((group) => ({ group, rows: group.inserts.flatMap(idlessRowsOf) })).filter(({ rows }) => rows.length > 0);
       if (rowsOfGroups.length === 0) continue;
       const matchesByKey = rowsOfGroups.some(({ group }) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
       const awaited = rowsOfGroups.some(({ rows }) => rows.some(({ insert }) => waiting.has(insert)));
-      const need = rowsOfGroups.length > 1 || matchesByKey || awaited;
+      const need = numberAll || rowsOfGroups.length > 1 || matchesByKey || awaited;
       if (!need && this.pools.available(table) === 0) continue; // nothing to give: the column default numbers them
       const rows = rowsOfGroups.flatMap(({ rows }) => rows);
       if (rowsOfGroups.length > 1) rows.sort((a, b) => a.insert.sequence - b.insert.sequence || a.index - b.index); // queue order

@@ -11,7 +11,8 @@
 //                       schema, streams, nested transactions) asks for the
 //                       connection first: the queue is flushed before it gets it
 //   _query              keeps the PostgreSQL error message, which knex overwrites
-//                       with the whole statement and its values
+//                       with the whole statement and its values; answers knex's
+//                       COMMIT when the last flush carried it (Batcher.finish)
 import { Batcher, type TransactionAccess } from './batcher';
 import { CopyBatch, type QueryClient } from './copy-batch';
 import type { Origin } from './errors';
@@ -47,10 +48,10 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
         throw error;
       }
     },
-    async copy(commands, sent) {
+    async copy(commands, sent, commit) {
       const conn = await connection();
       for (const { sql } of commands) client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
-      const batch = new CopyBatch(commands);
+      const batch = new CopyBatch(commands, commit);
       // behind a batch still being answered, this one goes out at once and reaches pg when that one is answered
       const pg = conn as unknown as Partial<QueryClient>;
       const before = lastBatch?.sent && !lastBatch.finished && Array.isArray(pg._queryQueue) ? lastBatch : undefined;
@@ -87,12 +88,27 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
     return acquireConnection.call(this);
   };
   client._query = function (this: KnexClient, conn: Connection, queryObject: QueryObject) {
+    if (batcher.commitSent && !/^rollback;?$/i.test(queryObject.sql.trim())) return afterCommitSent(batcher, queryObject);
     return _query.call(this, conn, queryObject).catch((error: unknown) => {
       if (error instanceof Error) pgMessages.set(error, error.message);
       throw error;
     });
   };
   return batcher;
+}
+
+/**
+ * A statement (other than ROLLBACK, after a failed flush) of a transaction
+ * whose last flush went with its COMMIT (see Batcher.finish): knex's own
+ * COMMIT, which follows, is answered as the server answered that one.
+ * Anything else would run after that COMMIT, outside the transaction, and is
+ * refused, as knex refuses statements of a transaction that has completed.
+ */
+function afterCommitSent(batcher: Batcher, queryObject: QueryObject): Promise<QueryObject> {
+  if (batcher.committed && /^commit;?$/i.test(queryObject.sql.trim())) {
+    return Promise.resolve(Object.assign(queryObject, { response: { command: 'COMMIT', rowCount: null, oid: 0, rows: [], fields: [] } }));
+  }
+  return Promise.reject(new Error(`knex-batch-inserts: the transaction's COMMIT went with its last flush; not run: ${queryObject.sql.slice(0, 100)}`));
 }
 
 /**

@@ -163,6 +163,43 @@ describe('errors', () => {
     }
   });
 
+  it('a value pg cannot turn into text, met while COPY text is staged, fails the transaction naming the table', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: nothing is staged
+    await knex.raw('create table e_docs (id serial primary key, body jsonb)');
+    try {
+      const error = await batchTransaction(knex, async (trx) => {
+        for (let i = 0; i < 6000; i++) {
+          allocate(i);
+          await trx('e_docs').insert({ body: { n: i === 1000 ? 1n : i } });
+        }
+      }).catch((e) => e);
+      expect(error).to.be.instanceOf(BatchInsertError);
+      expect(error.message).to.match(/^insert into e_docs failed: Do not know how to serialize a BigInt/);
+      expect(error.message).to.contain('queued at');
+      expect(Number((await knex('e_docs').count('* as n'))[0].n)).to.equal(0);
+    } finally {
+      await knex.raw('drop table e_docs');
+    }
+  });
+
+  it('the last flush carries the COMMIT: a key checked at COMMIT fails the transaction with the error intact, nothing written', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs, COMMIT on its own
+    await knex.raw('create table e_codes (id serial primary key, code text unique deferrable initially deferred)');
+    try {
+      const error = await batchTransaction(knex, async (trx) => {
+        for (let i = 0; i < 1200; i++) await trx('e_codes').insert({ code: i === 900 ? 'c300' : `c${i}` });
+      }).catch((e) => e);
+      expect(error).to.be.instanceOf(BatchInsertError);
+      expect(error).to.include({ code: '23505', constraint: 'e_codes_code_key', detail: 'Key (code)=(c300) already exists.' });
+      expect(error.message).to.match(/^knex-batch-inserts: COMMIT, sent with the last flush, failed: duplicate key/);
+      expect(Number((await knex('e_codes').count('* as n'))[0].n)).to.equal(0);
+      // the connection is usable again
+      expect(await batchTransaction(knex, async (trx) => (await trx('e_codes').insert({ code: 'after' }).returning('code'))[0].code)).to.equal('after');
+    } finally {
+      await knex.raw('drop table e_codes');
+    }
+  });
+
   it('a deferrable unique key, checked once the COPY is read, names both rows of the repeated key from their values', async function () {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     await knex.raw('create table e_tags (id serial primary key, label text unique deferrable initially immediate)');
