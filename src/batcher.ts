@@ -130,7 +130,7 @@ const NO_ORIGIN: Origin = {};
  * one a full queue sends included, beyond two flushes, which always may:
  * enough for the server to have the next batch before it finishes one, a
  * round trip of 10 ms behind. Counted in rows, not only flushes, so that a
- * small queue (maxQueuedRows, or the early flush of YOUNG_SHARE) does not
+ * small queue (maxQueuedRows, or an aged one flushed, see YOUNG_SHARE) does not
  * shorten the pipeline: 100,000 parents and children in 2,000-row flushes,
  * 10 ms away, committed after a median 1.69 s two flushes at a time and
  * 1.51 s ten at a time (`npm run bench:timeline -- --rows 100000 --latency
@@ -140,11 +140,11 @@ const NO_ORIGIN: Origin = {};
 const MAX_ROWS_ON_THEIR_WAY = 20_000;
 
 /**
- * A queue also goes to a flush before it holds maxQueuedRows rows, from
- * EARLY_FLUSH_ROWS on, once the code has allocated this share of V8's young
- * generation since the queue began. A queued insert still alive at two
- * minor collections is copied to the old generation, which V8 lets grow to
- * about four times what was live at its last full collection, and where
+ * A queue is also let go (staged or flushed) before it holds maxQueuedRows
+ * rows, from EARLY_FLUSH_ROWS on, once the code has allocated this share of
+ * V8's young generation since the queue began. A queued insert still alive
+ * at two minor collections is copied to the old generation, which V8 lets
+ * grow to about four times what was live at its last full collection, and where
  * most of what an allocation site made is still alive at a minor collection,
  * V8 allocates that site's objects in the old generation from then on: a
  * queue that outlives a young generation's worth of allocation ends up in

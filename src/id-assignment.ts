@@ -165,7 +165,7 @@ export class IdAssignment {
       idless.set(table, rows);
       if (need) needed.set(table, rows);
     }
-    await this.assign(idless, needed, false);
+    await this.assign(idless, needed, numberAll); // staged rows draw in growing blocks, as awaits do: a draw per staging would cost a round trip each
   }
 
   /** Explicit values for a GENERATED ALWAYS identity column: knex runs the insert, and PostgreSQL refuses it as it would. */

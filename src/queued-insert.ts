@@ -7,7 +7,9 @@ import { keepSentinel } from './shape-keeper';
 
 /**
  * queued   -> in the queue; the builder may still be changed by chained calls
- * flushing -> taken by a flush, statements on their way
+ * flushing -> taken by a flush, statements on their way; or staged as COPY text
+ *              (staged-copies.ts), which only inserts nobody waits for are,
+ *              and which nothing answers: they stay here
  * done     -> written; `outcome` holds what the database answered
  * failed   -> its flush failed; `error` says why
  * dropped  -> never written: only compiled (`.toSQL()`), or its transaction rolled back

@@ -23,8 +23,9 @@ const MAX_PARAMETERS = 65_535;
  * statement, and consecutive COPYs share one round trip (copy-batch.ts).
  * Smaller groups keep INSERT, whose statements are what knex would send
  * (measured with `npm run bench`; see the README's Performance section),
- * unless a COPY of their table is staged, which they may join without a
- * statement of their own (staged-copies.ts).
+ * unless a COPY of their table is staged: they join it where their columns
+ * match, without a statement of their own (staged-copies.ts), and are a
+ * small COPY of their own where they do not.
  */
 const COPY_MIN_ROWS = 1_000;
 
