@@ -81,6 +81,8 @@ const log = debug('knex-batch-inserts');
 /** How the batcher reaches the database: the transaction's connection, through knex. */
 export interface TransactionAccess {
   client: KnexClient;
+  /** A savepoint in another transaction (batching or not): it ends with RELEASE, not COMMIT. */
+  nested: boolean;
   /** Runs SQL as knex runs its own statements (events, debug output), with the pg error's own message on failure. */
   query(sql: string, bindings: readonly unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
   /**
@@ -742,14 +744,15 @@ export class Batcher {
 
   /**
    * Whether the flush of `inserts`, the last before COMMIT, may carry it in
-   * the round trip of its last statements, when they are COPY: a root
-   * transaction, nothing queued after it, no flush before it still on its
+   * the round trip of its last statements, when they are COPY: a transaction
+   * that is not a savepoint (of a batching transaction or a plain knex one),
+   * nothing queued after it, no flush before it still on its
    * way, and no await waiting for its answer, which could resume code that
    * queues more. Not with onFlush, which is called after the flush and may
    * still fail the transaction.
    */
   private commitsWith(inserts: readonly QueuedInsert[]): boolean {
-    if (this.parent || this.options.onFlush || this.queue.length > 0 || this.onTheirWay.length > 0 || this.idWaiters.length > 0) return false;
+    if (this.tx.nested || this.options.onFlush || this.queue.length > 0 || this.onTheirWay.length > 0 || this.idWaiters.length > 0) return false;
     return inserts.every((insert) => !insert.awaited);
   }
 

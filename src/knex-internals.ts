@@ -89,6 +89,8 @@ export interface KnexClient {
 /** The parts of a knex transaction object (a "transactor") that we replace or read. */
 export interface TransactionInternals {
   client: KnexClient;
+  /** Set by knex on a transaction nested in another, a savepoint. */
+  parentTransaction?: unknown;
   commit(value?: unknown): Promise<unknown>;
   rollback(error?: unknown): Promise<unknown>;
   /** The methods `trx.transaction()` and `trx.batchInsert()` forward to. */

@@ -38,6 +38,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
 
   const access: TransactionAccess = {
     client,
+    nested: parent !== undefined || trx.parentTransaction !== undefined,
     async query(sql, bindings) {
       try {
         const { response } = await query.call(client, await connection(), { sql, bindings });

@@ -61,6 +61,19 @@ describe('transactions', () => {
     expect(await names()).to.deep.equal(['plain', 'batched 1', 'batched 2']);
   });
 
+  it('in a savepoint of a plain knex transaction, the last flush does not carry a COMMIT: the outer rollback undoes it', async () => {
+    const rows = Array.from({ length: 1200 }, (_, i) => ({ name: `in savepoint ${i}` })); // one COPY, the last flush
+    const outcome = await knex.transaction(async (plain) => {
+      await batchTransaction(plain, async (trx) => {
+        for (const row of rows) await trx('tx_items').insert(row);
+      });
+      expect(await plain('tx_items').count('* as n')).to.deep.equal([{ n: '1200' }]);
+      throw new Error('outer rolls back');
+    }).catch((e) => e.message);
+    expect(outcome).to.equal('outer rolls back');
+    expect(await names()).to.deep.equal([]);
+  });
+
   it('without a callback, returns the transaction; commit() writes the queue, rollback() drops it', async () => {
     const trx = await batchTransaction(knex);
     trx('tx_items').insert({ name: 'committed' });
