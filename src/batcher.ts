@@ -64,7 +64,7 @@ import type { CopyBatchResult, CopyCommand } from './copy-batch';
 import { BatchInsertError, captureOrigin, messageOf, type Origin, statementError } from './errors';
 import { type Group, planGroups } from './flush-plan';
 import { IdAllocator, StaleSequenceError, type TypeParserOf } from './id-allocator';
-import { type IdAwait, IdAssignment } from './id-assignment';
+import { type FlushIds, type IdAwait, IdAssignment } from './id-assignment';
 import { batchableSpec, checkInsertValues, type InsertSpec, NotBatchable, readInsert, type TableName } from './insert-spec';
 import type { KnexClient, QueryBuilderInternals, Row } from './knex-internals';
 import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './options';
@@ -337,19 +337,17 @@ export class Batcher {
    * rethrows a failure), so it runs at least once; code resumed by awaits a
    * flush answered may queue more meanwhile, which is written too before the
    * queue closes. The last flush of a root transaction carries the COMMIT
-   * where it can (see commitsWith): one round trip less. What is queued
-   * while it is on its way is dropped, as knex refuses statements of a
-   * transaction that has committed. A root transaction then notes how many
-   * ids it used (for the next one's first block) and the shapes of its
-   * builders (shape-keeper.ts).
+   * where it can (see commitsWith): one round trip less; from then on the
+   * transaction takes nothing more (see sendingCommit). A root transaction
+   * then notes how many ids it used (for the next one's first block) and
+   * the shapes of its builders (shape-keeper.ts).
    */
   async finish(): Promise<void> {
+    const closing = !this.finishing; // the callback form calls this, then knex's commit calls it again
     this.finishing = true;
     do await this.settle(true);
-    while (!this.committed && (this.queue.length > 0 || this.staged.rows > 0 || this.idWaiters.length > 0));
-    const closing = this.ended === undefined; // the callback form calls this, then knex's commit calls it again
+    while (!this.commitSent && (this.queue.length > 0 || this.staged.rows > 0 || this.idWaiters.length > 0));
     this.ended = 'committing';
-    if (this.committed) this.dropQueue(new BatchInsertError('knex-batch-inserts: this insert was queued after its transaction committed'));
     if (this.parent || !closing) return;
     this.ids.pools.remember();
     try {
@@ -362,10 +360,7 @@ export class Batcher {
   /** The transaction rolls back: nothing queued is written, nothing more is sent. */
   abandon(): void {
     this.ended = 'rolled back';
-    this.dropQueue(new Error('knex-batch-inserts: the transaction was rolled back before this insert was written'));
-  }
-
-  private dropQueue(error: Error): void {
+    const error = new Error('knex-batch-inserts: the transaction was rolled back before this insert was written');
     for (const insert of this.queue) insert.fail(error, 'dropped');
     for (const waiter of this.idWaiters) waiter.reject(error);
     this.queue = [];
@@ -627,12 +622,28 @@ export class Batcher {
   /** Before anything is sent: refuses once the transaction rolled back, and counts the round trip for the flush's stats. */
   private countRoundTrip(): void {
     if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
+    if (this.commitSent) throw new Error("knex-batch-inserts: the transaction's COMMIT went with its last flush");
     this.roundTrips++;
   }
 
-  private copy(commands: readonly CopyCommand[], sent?: () => void, commit?: boolean): Promise<CopyBatchResult> {
+  private copy(commands: readonly CopyCommand[], sent?: () => void, commit = false): Promise<CopyBatchResult> {
     this.countRoundTrip();
-    return this.tx.copy(commands, sent, commit);
+    // code resumed while earlier statements of the flush ran may have queued more: COMMIT waits for it
+    const commits = commit && this.queue.length === 0 && this.idWaiters.length === 0;
+    if (commits) this.sendingCommit();
+    return this.tx.copy(commands, sent, commits);
+  }
+
+  /**
+   * From the moment COMMIT goes with the last flush, nothing more may reach
+   * the connection, where it would run after that COMMIT, outside the
+   * transaction: inserts go to knex as after COMMIT (`ended`), and the
+   * hooks refuse every statement but knex's own COMMIT and ROLLBACK
+   * (transaction-hooks.ts). `commitsWith` made sure nothing was queued.
+   */
+  private sendingCommit(): void {
+    this.commitSent = true;
+    this.ended = 'committing';
   }
 
   /**
@@ -659,8 +670,8 @@ export class Batcher {
       }
       const mayStage = stage && waiters.length === 0 && inserts.every((insert) => !insert.outcomeWanted);
       // staged rows have their ids: rows that may join them must have theirs too, to send the same columns
-      const numberAll = mayStage || this.staged.rows > 0;
-      const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters, numberAll));
+      const ids: FlushIds = { numberAll: mayStage || this.staged.rows > 0, grow: mayStage };
+      const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters, ids));
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
       const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0]) : [];
@@ -720,7 +731,7 @@ export class Batcher {
    * Splits the flush at inserts that run in place, plans the groups of each
    * part, and gives ids to the rows that need them (id-assignment.ts).
    */
-  private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[], numberAll: boolean): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
+  private async planWithIds(inserts: readonly QueuedInsert[], waiters: readonly IdWaiter[], ids: FlushIds): Promise<(Group<FlushItem>[] | QueuedInsert)[]> {
     const segments: (Group<FlushItem>[] | QueuedInsert)[] = [];
     let part: FlushItem[] = [];
     for (const insert of inserts) {
@@ -734,7 +745,7 @@ export class Batcher {
       part = [];
     }
     if (part.length > 0) segments.push(planGroups(part));
-    await this.ids.forFlush(segments.flatMap((segment) => (Array.isArray(segment) ? segment : [])), waiters, numberAll);
+    await this.ids.forFlush(segments.flatMap((segment) => (Array.isArray(segment) ? segment : [])), waiters, ids);
     return segments;
   }
 
@@ -811,10 +822,9 @@ export class Batcher {
   /** Runs consecutive COPY statements in one round trip, the last of a flush with what `end` asks for. */
   private async copyStatements(statements: readonly Statement[], end?: FlushEnd): Promise<StatementResult[]> {
     const commands = statements.map(({ sql, copyData }) => ({ sql, data: copyData!() }));
-    this.commitSent ||= end?.commit === true;
     const { rowCounts, error, committed } = await this.copy(commands, end?.sent, end?.commit);
     this.committed ||= committed;
-    if (error !== undefined && end?.commit && rowCounts.length === statements.length) {
+    if (error !== undefined && this.commitSent && rowCounts.length === statements.length) {
       throw new BatchInsertError(`knex-batch-inserts: COMMIT, sent with the last flush, failed: ${messageOf(error)}`, { cause: error });
     }
     if (error !== undefined) throw this.statementFailed(error, statements[rowCounts.length] ?? statements[statements.length - 1]);

@@ -29,6 +29,17 @@ interface IdlessRow {
   index: number;
 }
 
+/**
+ * How a flush numbers its rows: `numberAll`, every id-less row of a table
+ * whose key comes from a sequence (rows to be staged, or joining staged
+ * ones); `grow`, drawing in blocks that grow, as awaits do (rows to be
+ * staged: an exact draw per staging would cost a round trip each).
+ */
+export interface FlushIds {
+  numberAll: boolean;
+  grow: boolean;
+}
+
 /** An insert whose await of `.returning(<key>)` ids may answer. */
 export interface IdAwait {
   insert: QueuedInsert;
@@ -148,7 +159,7 @@ export class IdAssignment {
   }
 
   /** Ids for the rows of a flush's groups, all tables in one query: see the header. */
-  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[], numberAll: boolean): Promise<void> {
+  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[], { numberAll, grow }: FlushIds): Promise<void> {
     const waiting = new Set(awaits.map(({ insert }) => insert));
     const idless = new Map<TableMeta, IdlessRow[]>();
     const needed = new Map<TableMeta, IdlessRow[]>();
@@ -158,14 +169,16 @@ export class IdAssignment {
       if (rowsOfGroups.length === 0) continue;
       const matchesByKey = rowsOfGroups.some(({ group }) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
       const awaited = rowsOfGroups.some(({ rows }) => rows.some(({ insert }) => waiting.has(insert)));
-      const need = numberAll || rowsOfGroups.length > 1 || matchesByKey || awaited;
-      if (!need && this.pools.available(table) === 0) continue; // nothing to give: the column default numbers them
       const rows = rowsOfGroups.flatMap(({ rows }) => rows);
+      const available = this.pools.available(table);
+      // a pool that numbers only some rows would leave a group of two column sets, which COPY cannot send
+      const need = numberAll || rowsOfGroups.length > 1 || matchesByKey || awaited || (available > 0 && available < rows.length);
+      if (!need && available === 0) continue; // nothing to give: the column default numbers them
       if (rowsOfGroups.length > 1) rows.sort((a, b) => a.insert.sequence - b.insert.sequence || a.index - b.index); // queue order
       idless.set(table, rows);
       if (need) needed.set(table, rows);
     }
-    await this.assign(idless, needed, numberAll); // staged rows draw in growing blocks, as awaits do: a draw per staging would cost a round trip each
+    await this.assign(idless, needed, grow);
   }
 
   /** Explicit values for a GENERATED ALWAYS identity column: knex runs the insert, and PostgreSQL refuses it as it would. */

@@ -86,6 +86,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   };
   client.acquireConnection = async function (this: KnexClient) {
     await batcher.settle();
+    if (batcher.commitSent) throw committedError('a statement'); // a stream or a nested transaction, which _query does not see
     return acquireConnection.call(this);
   };
   client._query = function (this: KnexClient, conn: Connection, queryObject: QueryObject) {
@@ -109,7 +110,11 @@ function afterCommitSent(batcher: Batcher, queryObject: QueryObject): Promise<Qu
   if (batcher.committed && /^commit;?$/i.test(queryObject.sql.trim())) {
     return Promise.resolve(Object.assign(queryObject, { response: { command: 'COMMIT', rowCount: null, oid: 0, rows: [], fields: [] } }));
   }
-  return Promise.reject(new Error(`knex-batch-inserts: the transaction's COMMIT went with its last flush; not run: ${queryObject.sql.slice(0, 100)}`));
+  return Promise.reject(committedError(queryObject.sql.slice(0, 100)));
+}
+
+function committedError(what: string): Error {
+  return new Error(`knex-batch-inserts: the transaction's COMMIT went with its last flush; not run: ${what}`);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { batchTransaction, withBatchInserts } from '../src';
-import { newKnex } from './support/setup';
+import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordStatements } from './support/statements';
 
 describe('transactions', () => {
@@ -72,6 +72,25 @@ describe('transactions', () => {
     }).catch((e) => e.message);
     expect(outcome).to.equal('outer rolls back');
     expect(await names()).to.deep.equal([]);
+  });
+
+  it('code still running when the last flush carries the COMMIT gets an error for its insert, never a row silently lost', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: COMMIT goes on its own
+    const db = newKnex();
+    let trx: Knex.Transaction | undefined;
+    let late: Promise<string> | undefined;
+    db.on('query', ({ sql }: { sql: string }) => {
+      // right after the batch of COPY and COMMIT is handed to pg, before its answer: code the callback left running
+      if (late === undefined && sql.startsWith('copy')) {
+        late = new Promise((resolve) => setImmediate(resolve)).then(() => trx!('tx_items').insert({ name: 'late' })).then(() => 'written', (e: Error) => e.message);
+      }
+    });
+    await batchTransaction(db, async (t) => {
+      trx = t;
+      for (let i = 0; i < 1200; i++) await t('tx_items').insert({ name: `n${i}` }); // one COPY, the last flush
+    });
+    expect(await late).to.match(/COMMIT went with its last flush|Transaction query already complete/);
+    expect(await knex('tx_items').count('* as n')).to.deep.equal([{ n: '1200' }]);
   });
 
   it('without a callback, returns the transaction; commit() writes the queue, rollback() drops it', async () => {
