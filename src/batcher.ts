@@ -647,10 +647,10 @@ export class Batcher {
   }
 
   /**
-   * Writes what was staged and the queue, or its part up to and including
-   * `upTo` (none of it for null). With `stage`, for an aged queue, a flush
-   * that is all COPY and that no await waits for is staged, not sent
-   * (staged-copies.ts).
+   * Writes what was staged and the queue, or its part up to `upTo` (see
+   * FlushRequest). With `stage`, for an aged queue, a flush that is all COPY
+   * and that no await waits for is staged, not sent (staged-copies.ts); with
+   * `mayCommit`, the last one before COMMIT may carry it (commitsWith).
    */
   private async flushQueue({ upTo, release, stage = false, mayCommit = false }: FlushRequest = {}): Promise<FlushStats> {
     const started = performance.now();
