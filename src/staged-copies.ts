@@ -3,8 +3,9 @@
 // A queue that has aged (YOUNG_SHARE in batcher.ts) must be let go before V8
 // moves its inserts to the old generation. Sent as a flush of its own, it
 // makes the server run more and smaller COPYs, and PostgreSQL spends about
-// 1.1-1.25 ms on each COPY of 1,000 rows or more besides its rows (100,000
-// rows of one table: 155 ms in one COPY, 204 ms in 40, 268 ms in 100). So when every statement of such a flush
+// 1-1.8 ms on each COPY of 1,000 rows or more besides its rows (100,000
+// rows of one table: 157 ms in one COPY, 205 ms in 40, 252 ms in 100;
+// `npm run bench:copy-cost`). So when every statement of such a flush
 // is a COPY and no await waits for its answer, the flush writes their text
 // and stages it here instead: the inserts die young, and the text, a
 // fraction of their size, joins the COPYs of the next flush that is sent.
