@@ -113,10 +113,14 @@ interface FlushRequest {
   mayCommit?: boolean;
 }
 
-/** What the last statements of a flush also do: `sent` is called once pg holds them; `commit` sends COMMIT with them if they are COPY (Batcher.commitsWith). */
+/**
+ * What the last statements of a flush also do: `sent` is called once pg
+ * holds them; if they are COPY, `commit`, asked as they are sent, says
+ * whether COMMIT goes with them (Batcher.commitsWith).
+ */
 interface FlushEnd {
   sent?: () => void;
-  commit: boolean;
+  commit: () => boolean;
 }
 
 /** An await of `.returning(<key>)` that ids alone may answer. */
@@ -193,8 +197,8 @@ export class Batcher {
   private ended: 'committing' | 'rolled back' | undefined;
   /** Set when `finish` begins: no more ids are drawn in the background. */
   private finishing = false;
-  /** The transaction's COMMIT went with its last flush (see `finish`), and once answered, went through: knex's own is not sent (transaction-hooks.ts). */
-  commitSent = false;
+  /** This transaction's COMMIT went with its last flush (see `finish`), and once answered, went through: knex's own is not sent (transaction-hooks.ts). */
+  private commitSent = false;
   committed = false;
   private roundTrips = 0;
   /** Allocation since the queue began (see YOUNG_SHARE). */
@@ -236,7 +240,7 @@ export class Batcher {
 
   /** False once the transaction commits or rolls back: inserts then go to knex, which reports what it would. */
   get accepting(): boolean {
-    return this.ended === undefined;
+    return this.ended === undefined && !this.afterCommit;
   }
 
   /** `.insert()` was called on a builder of this transaction; `refusal` says why its values cannot be inserted. */
@@ -622,16 +626,24 @@ export class Batcher {
   /** Before anything is sent: refuses once the transaction rolled back, and counts the round trip for the flush's stats. */
   private countRoundTrip(): void {
     if (this.ended === 'rolled back') throw new Error('knex-batch-inserts: the transaction was rolled back');
-    if (this.commitSent) throw new Error("knex-batch-inserts: the transaction's COMMIT went with its last flush");
+    if (this.afterCommit) throw new Error("knex-batch-inserts: the transaction's COMMIT went with its last flush");
     this.roundTrips++;
   }
 
-  private copy(commands: readonly CopyCommand[], sent?: () => void, commit = false): Promise<CopyBatchResult> {
+  /**
+   * Whether the COMMIT of this transaction, or of the one it is nested in,
+   * has gone with a last flush: nothing more may reach the connection.
+   */
+  get afterCommit(): boolean {
+    return this.commitSent || this.parent?.afterCommit === true;
+  }
+
+  private copy(commands: readonly CopyCommand[], end?: FlushEnd): Promise<CopyBatchResult> {
     this.countRoundTrip();
-    // code resumed while earlier statements of the flush ran may have queued more: COMMIT waits for it
-    const commits = commit && this.queue.length === 0 && this.idWaiters.length === 0;
+    // asked now: code resumed while earlier statements of the flush ran may have queued more, or awaits one of its inserts
+    const commits = end?.commit() === true;
     if (commits) this.sendingCommit();
-    return this.tx.copy(commands, sent, commits);
+    return this.tx.copy(commands, end?.sent, commits);
   }
 
   /**
@@ -683,7 +695,7 @@ export class Batcher {
         keepOutcomesWanted(inserts, (insert) => insert); // the rest are let go until the answer (see releaseCopied in statement-writer.ts)
         release?.();
       };
-      const end: FlushEnd = { sent: lastSent, commit: mayCommit && this.commitsWith(inserts) };
+      const end: FlushEnd = { sent: lastSent, commit: () => mayCommit && this.commitsWith(inserts) };
       for (const [i, segment] of segments.entries()) {
         if (segment instanceof QueuedInsert) {
           await this.runInPlace(segment);
@@ -822,7 +834,7 @@ export class Batcher {
   /** Runs consecutive COPY statements in one round trip, the last of a flush with what `end` asks for. */
   private async copyStatements(statements: readonly Statement[], end?: FlushEnd): Promise<StatementResult[]> {
     const commands = statements.map(({ sql, copyData }) => ({ sql, data: copyData!() }));
-    const { rowCounts, error, committed } = await this.copy(commands, end?.sent, end?.commit);
+    const { rowCounts, error, committed } = await this.copy(commands, end);
     this.committed ||= committed;
     if (error !== undefined && this.commitSent && rowCounts.length === statements.length) {
       throw new BatchInsertError(`knex-batch-inserts: COMMIT, sent with the last flush, failed: ${messageOf(error)}`, { cause: error });

@@ -86,11 +86,11 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   };
   client.acquireConnection = async function (this: KnexClient) {
     await batcher.settle();
-    if (batcher.commitSent) throw committedError('a statement'); // a stream or a nested transaction, which _query does not see
+    if (batcher.afterCommit) throw committedError('a statement'); // a stream or a nested transaction, which _query does not see
     return acquireConnection.call(this);
   };
   client._query = function (this: KnexClient, conn: Connection, queryObject: QueryObject) {
-    if (batcher.commitSent && !/^rollback;?$/i.test(queryObject.sql.trim())) return afterCommitSent(batcher, queryObject);
+    if (batcher.afterCommit && !/^rollback;?$/i.test(queryObject.sql.trim())) return afterCommitSent(batcher, queryObject);
     return _query.call(this, conn, queryObject).catch((error: unknown) => {
       if (error instanceof Error) pgMessages.set(error, error.message);
       throw error;

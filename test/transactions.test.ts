@@ -93,6 +93,27 @@ describe('transactions', () => {
     expect(await knex('tx_items').count('* as n')).to.deep.equal([{ n: '1200' }]);
   });
 
+  it('a savepoint the callback left open gets an error once the last flush carried the COMMIT, and writes nothing outside it', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: COMMIT goes on its own
+    const db = newKnex();
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    db.on('query', ({ sql }: { sql: string }) => {
+      if (sql.startsWith('copy')) open(); // as the batch of COPY and COMMIT is handed to pg
+    });
+    let nested: Promise<string> | undefined;
+    await batchTransaction(db, async (trx) => {
+      nested = trx.transaction(async (sp) => {
+        await gate;
+        await sp('tx_items').insert({ name: 'late' });
+      }).then(() => 'written', (e: Error) => e.message);
+      await new Promise((resolve) => setImmediate(resolve)); // the savepoint is open
+      for (let i = 0; i < 1200; i++) await trx('tx_items').insert({ name: `n${i}` }); // one COPY, the last flush
+    });
+    expect(await nested).to.match(/COMMIT went with its last flush|Transaction query already complete/);
+    expect(await knex('tx_items').where('name', 'late').count('* as n')).to.deep.equal([{ n: '0' }]);
+  });
+
   it('without a callback, returns the transaction; commit() writes the queue, rollback() drops it', async () => {
     const trx = await batchTransaction(knex);
     trx('tx_items').insert({ name: 'committed' });
