@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { BatchInsertError, batchTransaction } from '../src';
 import { databaseSource, newKnex } from './support/setup';
+import { allocateYoung } from './support/young-garbage';
 
 /** `file:line` of the caller, to compare with an error's `queuedAt`. */
 function here(): string {
@@ -115,16 +116,12 @@ describe('errors', () => {
     }
   });
 
-  /** Allocates 32 KB that dies young: in a loop, makes the queue age (batcher.ts, YOUNG_SHARE), so that its COPY text is staged. */
-  const garbage: unknown[][] = [];
-  const allocate = (i: number) => (garbage[i % 4] = new Array(4000).fill(i));
-
   it('a bad row in a COPY that carries staged text: the line PostgreSQL names counts from the first staged row', async function () {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
       for (let i = 0; i < 12_000; i++) {
-        allocate(i);
+        allocateYoung(i);
         if (i === 9000) {
           site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'bad', age: 'forty' }); // prettier-ignore
         } else {
@@ -146,7 +143,7 @@ describe('errors', () => {
       let site = '';
       const error = await batchTransaction(knex, async (trx) => {
         for (let i = 0; i < 12_000; i++) {
-          allocate(i);
+          allocateYoung(i);
           if (i === 700) {
             site = here(); await trx('e_pets').insert({ owner_id: 404, name: 'stray' }); // prettier-ignore
           } else {
@@ -169,7 +166,7 @@ describe('errors', () => {
     try {
       const error = await batchTransaction(knex, async (trx) => {
         for (let i = 0; i < 6000; i++) {
-          allocate(i);
+          allocateYoung(i);
           await trx('e_docs').insert({ body: { n: i === 1000 ? 1n : i } });
         }
       }).catch((e) => e);

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction, type FlushStats } from '../src';
 import { databaseSource, newKnex } from './support/setup';
+import { allocateYoung } from './support/young-garbage';
 import { kinds, recordStatements } from './support/statements';
 
 describe('foreign keys', () => {
@@ -124,11 +125,10 @@ describe('foreign keys', () => {
     await knex.raw('truncate fk_children; delete from fk_parents where id > 1');
     const db = newKnex();
     const flushes: FlushStats[] = [];
-    const garbage: unknown[][] = [];
     const { statements } = await recordStatements(db, () =>
       batchTransaction(db, async (trx) => {
         for (let i = 0; i < 8000; i++) {
-          garbage[i % 4] = new Array(4000).fill(i); // 32 KB that dies young: the queue ages every few thousand rows
+          allocateYoung(i); // the queue ages every few thousand rows
           const [{ id }] = await trx('fk_parents').insert({ name: `p${i}` }).returning('id');
           await trx('fk_children').insert({ parent_id: id, name: `c${i}` });
         }

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { batchTransaction, resetTableMetadata } from '../src';
 import pg from 'pg';
 import { databaseSource, databaseUrl, newKnex, otherSchema } from './support/setup';
+import { allocateYoung } from './support/young-garbage';
 import { kinds, recordStatements } from './support/statements';
 
 /** Runs `body` in plain knex and in a batching transaction on fresh tables; returns both results and tables. */
@@ -152,10 +153,9 @@ describe('pre-allocated ids', () => {
 
   it('numbers rows whose COPY text is staged in queue order, from blocks that grow: an id awaited after them is larger', async () => {
     const db = newKnex();
-    const garbage: unknown[][] = [];
     const job = (trx: Knex.Transaction) => async () => {
       for (let i = 0; i < 6000; i++) {
-        garbage[i % 4] = new Array(4000).fill(i); // 32 KB that dies young: the queue ages, and is staged on PostgreSQL
+        allocateYoung(i); // the queue ages, and is staged on PostgreSQL
         await trx('id_default').insert({ name: `n${i}` });
       }
       return (await trx('id_default').insert({ name: 'last' }).returning('id'))[0].id;

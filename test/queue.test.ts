@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction, type FlushStats } from '../src';
 import { databaseSource, newKnex } from './support/setup';
+import { allocateYoung } from './support/young-garbage';
 import { kinds, recordStatements } from './support/statements';
 
 describe('queueing and flushing', () => {
@@ -271,11 +272,10 @@ describe('queueing and flushing', () => {
   it('lets the queue go before maxQueuedRows, from 2,500 rows, once the code has allocated half of the young generation since it began: as staged COPY text, or else as a flush', async () => {
     const db = newKnex();
     const flushes: FlushStats[] = [];
-    const garbage: unknown[][] = [];
     const { statements } = await recordStatements(db, () =>
       batchTransaction(db, async (trx) => {
         for (let i = 0; i < 6000; i++) {
-          garbage[i % 4] = new Array(4000).fill(i); // 32 KB a row, collected young: 190 MB in all, several young generations
+          allocateYoung(i);
           await trx('q_items').insert({ name: `g${i}` });
         }
       }, { maxQueuedRows: 1_000_000, onFlush: (stats) => flushes.push(stats) }),
