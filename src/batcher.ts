@@ -31,15 +31,15 @@
 // does the end-of-tick job, for inserts never awaited). The await that
 // filled the queue resolves once that flush has taken it (one that found it
 // aged does not wait), so the code queues the next batch while the server
-// writes this one. A queue taken only because it aged, whose
-// flush is all COPY and that no await waits for, is staged instead: its COPY
-// text is written and waits, counted among the queued rows, to be sent with
-// the COPYs of the next flush (staged-copies.ts). A flush whose last statements are COPY
-// lets the next task start once they are on the connection: the next full
-// queue goes right behind it, and the server moves from one batch to the
-// next without waiting a round trip. A full queue waits while two background
-// flushes or more are on their way and carry MAX_ROWS_ON_THEIR_WAY rows, for
-// the first of them to be answered.
+// writes this one. A queue taken only because it aged, whose flush is all
+// COPY and that no await waits for, is staged instead: its COPY text is
+// written and waits, counted among the queued rows, to be sent with the
+// COPYs of the next flush (staged-copies.ts). A flush whose last statements
+// are COPY lets the next task start once they are on the connection: the
+// next full queue goes right behind it, and the server moves from one batch
+// to the next without waiting a round trip. A full queue waits while two
+// background flushes or more are on their way and carry
+// MAX_ROWS_ON_THEIR_WAY rows, for the first of them to be answered.
 //
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
@@ -150,11 +150,11 @@ const MAX_ROWS_ON_THEIR_WAY = 20_000;
  * rows, from EARLY_FLUSH_ROWS on, once the code has allocated this share of
  * V8's young generation since the queue began. A queued insert still alive
  * at two minor collections is copied to the old generation, which V8 lets
- * grow to about four times what was live at its last full collection, and where
- * most of what an allocation site made is still alive at a minor collection,
- * V8 allocates that site's objects in the old generation from then on: a
- * queue that outlives a young generation's worth of allocation ends up in
- * RSS until the load is over. Flushed (or staged) within half of one, its
+ * grow to about four times what was live at its last full collection, and
+ * where most of what an allocation site made is still alive at a minor
+ * collection, V8 allocates that site's objects in the old generation from
+ * then on: a queue that outlives a young generation's worth of allocation
+ * ends up in RSS until the load is over. Flushed (or staged) within half of one, its
  * inserts die young. `npm run bench:memory` (1,000,000 rows, default
  * options) peaked at 1.6-1.8x the rows with this, 3.6-4.1x without; with
  * this constant at 0.6 still 1.7-1.8x, at 0.7 3.6-3.9x (flushed, before

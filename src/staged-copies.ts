@@ -75,7 +75,6 @@ function isCopy(statement: Statement): boolean {
   return statement.copyData !== undefined && statement.wholeInserts !== undefined;
 }
 
-
 /**
  * `before` then `after`, with each COPY moved forward into an earlier COPY of
  * the same table and columns, its rows after that one's, wherever no
