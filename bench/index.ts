@@ -16,7 +16,7 @@ import { type BenchOptions, HELP, parseOptions } from './options';
 import { markdownReport, markdownTable } from './report-markdown';
 import { svgChart } from './report-svg';
 import { runBenchmark } from './runner';
-import { countStatementsOf } from './statement-counter';
+import { countStatementsOf } from '../demo/statement-counter';
 import { createTables } from './workload';
 
 let database: Database | undefined;

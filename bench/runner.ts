@@ -5,7 +5,7 @@ import type { Contender, Session } from './contenders/contender';
 import type { Database } from './database';
 import { type Link, measureRoundTripMs, openLink } from './latency';
 import type { BenchOptions } from './options';
-import { startCounting, stopCounting } from './statement-counter';
+import { startCounting, stopCounting } from '../demo/statement-counter';
 import { buildWorkload, checkData, truncateTables } from './workload';
 
 /** One contender in one cell (N, latency), over all repetitions. */

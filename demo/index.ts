@@ -6,8 +6,10 @@
 import knexLib, { type Knex } from 'knex';
 import { batchTransaction } from 'knex-batch-inserts';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { medianRoundTripMs, startLatencyProxy } from './latency-proxy';
+import { countStatementsOf, startCounting, stopCounting } from './statement-counter';
 import { addUsers, createTables, differences, type Snapshot, snapshot } from './workload';
 
 const HELP = `Usage: npm run demo -- [options]
@@ -97,6 +99,8 @@ async function measure(knex: Knex, mode: Run['mode'], count: number): Promise<Ru
   const progress = mode === 'plain' ? progressLine(count) : () => {};
   const work = (trx: Knex.Transaction) => addUsers(trx, count, progress);
   knex.on('query', record);
+  countStatementsOf(pg.Client);
+  startCounting();
   const started = performance.now();
   try {
     await (mode === 'plain' ? knex.transaction(work) : batchTransaction(knex, work));
@@ -104,11 +108,12 @@ async function measure(knex: Knex, mode: Run['mode'], count: number): Promise<Ru
     knex.removeListener('query', record);
   }
   const ms = performance.now() - started;
+  const { roundTrips } = stopCounting();
   const data = await snapshot(knex);
   return {
     mode,
     inserts: statements.filter((sql) => /^insert\b/i.test(sql)).length,
-    roundTrips: statements.length,
+    roundTrips,
     rows: data.users.length + data.addresses.length,
     ms,
     data,

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import chunk from 'lodash/chunk';
 import flatten from 'lodash/flatten';
 import type { Batcher } from './batcher';
+import { holdBegin } from './held-begin';
 import type { Row, TransactionInternals } from './knex-internals';
 import { type BatchOptions, type FlushStats, resolveOptions } from './options';
 import { catalogFor } from './table-metadata';
@@ -45,7 +46,7 @@ export function batchTransaction<T>(
   const callback = typeof callbackOrOptions === 'function' ? callbackOrOptions : undefined;
   const options = (typeof callbackOrOptions === 'function' ? maybeOptions : callbackOrOptions) ?? {};
   const outer = knex.isTransaction ? batcherOf(knex) : undefined;
-  const open: Open = outer ? openNested.get(outer)! : (container, config) => knex.transaction(container as never, config);
+  const open: Open = outer ? openNested.get(outer)! : (container, config) => openHoldingBegin(knex, container, config);
   return begin(open, callback, options, outer);
 }
 
@@ -55,7 +56,7 @@ export function batchTransaction<T>(
  * Everything else is the given instance.
  */
 export function withBatchInserts(knex: Knex, options: BatchOptions = {}): Knex {
-  const open: Open = (container, config) => knex.transaction(container as never, config);
+  const open: Open = (container, config) => openHoldingBegin(knex, container, config);
   const transaction = (container?: unknown, config?: Knex.TransactionConfig) => {
     if (container != null && typeof container !== 'function') return begin(open, undefined, { ...options, transaction: container });
     return begin(open, container as Container<unknown> | undefined, { ...options, transaction: config });
@@ -80,6 +81,23 @@ export function withBatchInserts(knex: Knex, options: BatchOptions = {}): Knex {
  */
 export function resetTableMetadata(knex: Knex): void {
   catalogFor(knex.client.config).forget();
+}
+
+/**
+ * `knex.transaction()`, holding the BEGIN of a new transaction back for its
+ * first statement (held-begin.ts). Without a container it resolves to the
+ * transaction, as knex does, by making the container `resolve`.
+ */
+function openHoldingBegin(knex: Knex, container: Parameters<Open>[0], config?: Knex.TransactionConfig): Promise<unknown> {
+  const opening = (container: (trx: Knex.Transaction) => unknown) => {
+    const transaction = knex.transaction(container as never, config);
+    if (!knex.isTransaction) holdBegin(transaction);
+    return transaction;
+  };
+  if (container) return opening(container);
+  return new Promise((resolve, reject) => {
+    opening(resolve).catch(reject);
+  });
 }
 
 function begin<T>(open: Open, callback: Container<T> | undefined, options: BatchTransactionOptions, parent?: Batcher): Promise<T | BatchTransaction> {

@@ -62,13 +62,15 @@ export class CopyBatch {
   private commands: readonly CopyCommand[];
 
   /**
-   * With `commit`, the Query message ends with COMMIT: the server runs it
-   * once every COPY is through, in the same round trip, and skips it if one
-   * fails, which leaves the transaction failed, as it would be anyway.
+   * With `begin` (knex's BEGIN, held back: held-begin.ts), the Query message
+   * opens the transaction first. With `commit`, it ends with COMMIT: the
+   * server runs it once every COPY is through, in the same round trip, and
+   * skips it if one fails, which leaves the transaction failed, as it would
+   * be anyway.
    */
-  constructor(commands: readonly CopyCommand[], commit = false) {
+  constructor(commands: readonly CopyCommand[], { begin, commit }: { begin?: string; commit?: boolean } = {}) {
     this.commands = commands;
-    this.text = [...commands.map(({ sql }) => sql), ...(commit ? ['commit'] : [])].join(';\n');
+    this.text = [...(begin ? [begin] : []), ...commands.map(({ sql }) => sql), ...(commit ? ['commit'] : [])].join(';\n');
     this.done = new Promise((resolve) => (this.finish = resolve));
   }
 
@@ -131,7 +133,7 @@ export class CopyBatch {
 
   handleCommandComplete(message: { text?: string }): void {
     if (message.text === 'COMMIT') this.committed = true;
-    else this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
+    else if (message.text !== 'BEGIN') this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
   }
 
   /**

@@ -4,6 +4,7 @@
 // Pools live and die with one transaction. A pool kept across transactions
 // would hand out ids that collide after `TRUNCATE ... RESTART IDENTITY` or
 // `setval`, which test suites do all the time.
+import { escapeLiteral } from 'pg';
 import type { RunQuery, TableMeta } from './table-metadata';
 
 export interface IdBlockOptions {
@@ -143,16 +144,22 @@ export class IdAllocator {
     for (const [i, { table }] of wanted.entries()) this.add(table, drawn[i]);
   }
 
-  /** One query for all requests: per request, `sizes[i]` ids at most (see extraWithinRoom), parsed, in sequence order. */
+  /**
+   * One query for all requests: per request, `sizes[i]` ids at most (see
+   * extraWithinRoom), parsed, in sequence order. Plain text, the sequence
+   * names quoted by pg's escapeLiteral: a draw that is a transaction's first
+   * statement carries its BEGIN (held-begin.ts), which a statement with
+   * bindings cannot.
+   */
   private async draw(wanted: readonly IdRequest[], sizes: readonly number[], query: RunQuery, parserOf: TypeParserOf): Promise<unknown[][]> {
-    const columns = wanted.map(({ table }, i) => {
-      const [sequence, count, extra] = [`$${3 * i + 1}`, `$${3 * i + 2}::int`, `$${3 * i + 3}::int`];
+    const columns = wanted.map(({ table, count }, i) => {
+      const sequence = escapeLiteral(table.generatedKey!.sequence);
       // the sequence is looked up once, as an InitPlan: to_regclass per row took 57 ms for 100,000 ids, against 31
       const id = `nextval((select to_regclass(${sequence})))::${table.generatedKey!.type}::text`;
-      return `(select string_agg(${id}, ',') from generate_series(1, ${count} + ${extraWithinRoom(sequence, count, extra)})) as k${i}`;
+      const extra = extraWithinRoom(sequence, `${count}`, `${sizes[i] - count}`);
+      return `(select string_agg(${id}, ',') from generate_series(1, ${count} + ${extra})) as k${i}`;
     });
-    const bindings = wanted.flatMap((request, i) => [request.table.generatedKey!.sequence, request.count, sizes[i] - request.count]);
-    const { rows } = await query(`select ${columns.join(', ')}`, bindings);
+    const { rows } = await query(`select ${columns.join(', ')}`, []);
     const drawn = [];
     for (const [i, { table }] of wanted.entries()) {
       // a sequence that is gone gives NULLs, which string_agg leaves out (NULL when all are)

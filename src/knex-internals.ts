@@ -24,7 +24,7 @@ export interface WireConnection {
 /** What knex's `client.query` takes and resolves to. */
 export interface QueryObject {
   sql: string;
-  bindings: readonly unknown[];
+  bindings?: readonly unknown[];
   response?: pg.QueryResult;
 }
 

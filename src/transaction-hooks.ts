@@ -9,13 +9,15 @@
 //                       it and for SQL that may move sequences (pooled ids are dropped)
 //   acquireConnection   every statement knex runs for the transaction (queries, raw,
 //                       schema, streams, nested transactions) asks for the
-//                       connection first: the queue is flushed before it gets it
+//                       connection first: the queue is flushed before it gets it,
+//                       and a BEGIN still held (held-begin.ts) is sent
 //   _query              keeps the PostgreSQL error message, which knex overwrites
 //                       with the whole statement and its values; answers knex's
 //                       COMMIT when the last flush carried it (Batcher.finish)
 import { Batcher, type TransactionAccess } from './batcher';
 import { CopyBatch, type QueryClient } from './copy-batch';
 import type { Origin } from './errors';
+import { answeredHere, heldBeginOf } from './held-begin';
 import { checkInsertValues } from './insert-spec';
 import type { Connection, KnexClient, QueryBuilderInternals, QueryObject, Runner, TransactionInternals } from './knex-internals';
 import type { ResolvedOptions } from './options';
@@ -33,6 +35,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   const client = trx.client;
   const { acquireConnection, runner, query, _query } = client;
   const connection = (): Promise<Connection> => acquireConnection.call(client);
+  const heldBegin = heldBeginOf(client);
   /** The last COPY batch sent: the next one may go right behind it while it is answered (see copy). */
   let lastBatch: CopyBatch | undefined;
 
@@ -52,7 +55,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
     async copy(commands, sent, commit) {
       const conn = await connection();
       for (const { sql } of commands) client.emit('query', { __knexUid: conn.__knexUid, __knexTxId: conn.__knexTxId, sql, bindings: [], method: 'copy' });
-      const batch = new CopyBatch(commands, commit);
+      const batch = new CopyBatch(commands, { begin: heldBegin?.take(), commit });
       // behind a batch still being answered, this one goes out at once and reaches pg when that one is answered
       const pg = conn as unknown as Partial<QueryClient>;
       const before = lastBatch?.sent && !lastBatch.finished && Array.isArray(pg._queryQueue) ? lastBatch : undefined;
@@ -87,7 +90,9 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
   client.acquireConnection = async function (this: KnexClient) {
     await batcher.settle();
     if (batcher.afterCommit) throw committedError('a statement'); // a stream or a nested transaction, which _query does not see
-    return acquireConnection.call(this);
+    const conn = await acquireConnection.call(this);
+    await heldBegin?.sendAlone(conn); // not the library's own statements: they take the connection from `connection()`
+    return conn;
   };
   client._query = function (this: KnexClient, conn: Connection, queryObject: QueryObject) {
     if (batcher.afterCommit && !/^rollback;?$/i.test(queryObject.sql.trim())) return afterCommitSent(batcher, queryObject);
@@ -108,7 +113,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
  */
 function afterCommitSent(batcher: Batcher, queryObject: QueryObject): Promise<QueryObject> {
   if (batcher.committed && /^commit;?$/i.test(queryObject.sql.trim())) {
-    return Promise.resolve(Object.assign(queryObject, { response: { command: 'COMMIT', rowCount: null, oid: 0, rows: [], fields: [] } }));
+    return answeredHere(queryObject, 'COMMIT');
   }
   return Promise.reject(committedError(queryObject.sql.slice(0, 100)));
 }

@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { batchTransaction, withBatchInserts } from '../src';
 import { databaseSource, newKnex } from './support/setup';
-import { kinds, recordStatements } from './support/statements';
+import { kinds, recordRoundTrips, recordStatements } from './support/statements';
 
 describe('transactions', () => {
   let knex: Knex;
@@ -139,6 +139,84 @@ describe('transactions', () => {
       void trx('tx_items').insert({ name: 'first' }).returning('*').then(() => trx('tx_items').insert({ name: 'resumed' }));
     });
     expect(await names()).to.deep.equal(['first', 'resumed']);
+  });
+
+  describe('BEGIN, held for the first statement (src/held-begin.ts)', () => {
+    before(async () => {
+      await knex.raw('create table tx_parents (id bigserial primary key, name text not null)');
+      await knex.raw('create table tx_children (id bigserial primary key, parent_id bigint not null references tx_parents, n int not null)');
+      await batchTransaction(knex, (trx) => trx('tx_parents').insert({ name: 'x' }).returning('id')); // cache the catalog
+    });
+    beforeEach(() => knex.raw('truncate tx_parents, tx_children restart identity'));
+
+    const addFamilies = async (trx: Knex.Transaction, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const [{ id }] = await trx('tx_parents').insert({ name: `p${i}` }).returning('id');
+        await trx('tx_children').insert({ parent_id: id, n: i });
+      }
+    };
+
+    it('goes with the first id draw; the last COPYs carry the COMMIT: 2 round trips for 1,200 parents and children', async function () {
+      if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+      await batchTransaction(knex, (trx) => addFamilies(trx, 1200)); // a job run again draws its ids in one query
+      await knex.raw('truncate tx_parents, tx_children restart identity');
+      const { roundTrips } = await recordRoundTrips(() => recordStatements(knex, () => batchTransaction(knex, (trx) => addFamilies(trx, 1200))));
+      expect(roundTrips.map((text) => text.replace(/ \(.*/s, ''))).to.deep.equal([
+        'BEGIN;\nselect', 'copy "tx_parents"', // the second: its COPYs and the COMMIT, in one message
+      ]);
+      expect(roundTrips[1].split(';\n').map((sql) => sql.replace(/ \(.*/, ''))).to.deep.equal(['copy "tx_parents"', 'copy "tx_children"', 'commit']);
+      const { rows } = await knex.raw('select count(*)::int n from tx_children c join tx_parents p on p.id = c.parent_id and p.name = \'p\' || c.n');
+      expect(rows[0].n).to.equal(1200);
+    });
+
+    it('knex still reports it, in its place', async () => {
+      await batchTransaction(knex, (trx) => addFamilies(trx, 3)); // a job run again draws its ids in one query
+      const { statements } = await recordStatements(knex, () => batchTransaction(knex, (trx) => addFamilies(trx, 3)));
+      expect(kinds(statements)).to.deep.equal(['BEGIN', 'ids', 'insert tx_parents', 'insert tx_children', 'COMMIT']);
+    });
+
+    it('goes with the first COPY batch, and the isolation level with it', async function () {
+      if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+      const { roundTrips } = await recordRoundTrips(() =>
+        batchTransaction(knex, async (trx) => {
+          for (let i = 0; i < 1200; i++) void trx('tx_parents').insert({ name: `p${i}` });
+        }, { transaction: { isolationLevel: 'repeatable read' } }),
+      );
+      expect(roundTrips.map((text) => text.split(';\n').map((sql) => sql.replace(/ \(.*/, '')))).to.deep.equal([
+        ['BEGIN TRANSACTION ISOLATION LEVEL repeatable read', 'copy "tx_parents"', 'commit'],
+      ]);
+      expect(await knex('tx_parents').count('* as n')).to.deep.equal([{ n: '1200' }]);
+    });
+
+    it('goes alone before a statement of the code; a transaction that sends nothing costs no round trip', async () => {
+      const { roundTrips, result } = await recordRoundTrips(async () => [
+        await batchTransaction(knex, async (trx) => (await trx('tx_parents').count('* as n'))[0].n),
+        await batchTransaction(knex, async () => 'nothing sent'),
+        await batchTransaction(knex, async () => {
+          throw new Error('nothing sent either');
+        }).catch((error) => error.message),
+      ]);
+      expect(roundTrips.map((text) => text.split(' ')[0])).to.deep.equal(['BEGIN', 'select', 'COMMIT;']);
+      expect(result).to.deep.equal(['0', 'nothing sent', 'nothing sent either']);
+    });
+
+    it('is sent before the connection goes to code that uses pg itself, so its statements are in the transaction', async () => {
+      const failure = await batchTransaction(knex, async (trx) => {
+        const connection = await trx.client.acquireConnection();
+        await connection.query("insert into tx_parents (name) values ('by pg')");
+        throw new Error('undo');
+      }).catch((error) => error);
+      expect(failure.message).to.equal('undo');
+      expect(await knex('tx_parents').count('* as n')).to.deep.equal([{ n: '0' }]);
+    });
+
+    it('a COPY that fails in the message that opened the transaction fails it, with the error, and writes nothing', async () => {
+      const failure = await batchTransaction(knex, async (trx) => {
+        for (let i = 0; i < 1200; i++) void trx('tx_parents').insert({ name: i === 700 ? null : `p${i}` });
+      }).catch((error) => error);
+      expect(failure.message).to.match(/null value in column "name" of relation "tx_parents"/);
+      expect(await knex('tx_parents').count('* as n')).to.deep.equal([{ n: '0' }]);
+    });
   });
 
   it('passes transaction options to knex', async () => {
