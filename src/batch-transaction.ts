@@ -85,13 +85,14 @@ export function resetTableMetadata(knex: Knex): void {
 
 /**
  * `knex.transaction()`, holding the BEGIN of a new transaction back for its
- * first statement (held-begin.ts). Without a container it resolves to the
- * transaction, as knex does, by making the container `resolve`.
+ * first statement (held-begin.ts), unless it runs on a connection the caller
+ * gave, which the caller may also use outside knex. Without a container it
+ * resolves to the transaction, as knex does, by making the container `resolve`.
  */
 function openHoldingBegin(knex: Knex, container: Parameters<Open>[0], config?: Knex.TransactionConfig): Promise<unknown> {
   const opening = (container: (trx: Knex.Transaction) => unknown) => {
     const transaction = knex.transaction(container as never, config);
-    if (!knex.isTransaction) holdBegin(transaction);
+    if (!knex.isTransaction && !config?.connection) holdBegin(transaction);
     return transaction;
   };
   if (container) return opening(container);

@@ -53,6 +53,13 @@ export class HeldBegin {
   private sql: string | undefined;
   /** knex's BEGIN is the next statement. */
   private expected = true;
+  /**
+   * Why the message that sent the BEGIN failed. The BEGIN itself may have
+   * failed (a serializable transaction on a standby): then nothing after it
+   * may run, or it would run outside a transaction. Every later statement
+   * but ROLLBACK fails with this error, as plain knex fails the transaction.
+   */
+  private failure: { error: unknown } | undefined;
   private readonly send: KnexClient['_query'];
 
   constructor(private readonly client: KnexClient) {
@@ -63,8 +70,10 @@ export class HeldBegin {
   /**
    * The held BEGIN, without its semicolon, to go at the front of a Query
    * message of plain text, or '' once sent: from now on it counts as sent.
+   * Throws if it was sent and failed: the message must not go.
    */
   take(): string {
+    if (this.failure) throw this.failure.error;
     const sql = this.sql?.trim().replace(/;$/, '') ?? '';
     this.sql = undefined;
     return sql;
@@ -73,11 +82,12 @@ export class HeldBegin {
   /** Sends the held BEGIN on its own, if it is held: before a statement that cannot carry it. */
   async sendAlone(connection: Connection): Promise<void> {
     const sql = this.take();
-    if (sql) await this.send.call(this.client, connection, { sql, bindings: [] });
+    if (sql) await this.sent(this.send.call(this.client, connection, { sql, bindings: [] }));
   }
 
   private query(connection: Connection, queryObject: QueryObject): Promise<QueryObject> {
     const sql = queryObject.sql.trim();
+    if (this.failure && !/^rollback;?$/i.test(sql)) return Promise.reject(this.failure.error);
     if (this.expected) {
       this.expected = false;
       if (/^begin\b/i.test(sql)) {
@@ -97,11 +107,19 @@ export class HeldBegin {
 
   /** Sends a statement without bindings (plain text, a simple Query message) with the BEGIN in front. */
   private async carry(connection: Connection, queryObject: QueryObject): Promise<QueryObject> {
-    const carried = await this.send.call(this.client, connection, { ...queryObject, sql: `${this.take()};\n${queryObject.sql}` });
+    const carried = await this.sent(this.send.call(this.client, connection, { ...queryObject, sql: `${this.take()};\n${queryObject.sql}` }));
     // pg answers a message of several statements with one result each
     const results = carried.response as unknown as QueryResult[];
     queryObject.response = (results.length === 2 ? results[1] : results.slice(1)) as QueryResult;
     return queryObject;
+  }
+
+  /** The answer to the message that sends the BEGIN; its failure is kept. */
+  private sent(answer: Promise<QueryObject>): Promise<QueryObject> {
+    return answer.catch((error: unknown) => {
+      this.failure = { error };
+      throw error;
+    });
   }
 }
 

@@ -4,7 +4,7 @@
 // Pools live and die with one transaction. A pool kept across transactions
 // would hand out ids that collide after `TRUNCATE ... RESTART IDENTITY` or
 // `setval`, which test suites do all the time.
-import { escapeLiteral } from 'pg';
+import { literal, wholeNumber } from './sql-literal';
 import type { RunQuery, TableMeta } from './table-metadata';
 
 export interface IdBlockOptions {
@@ -146,18 +146,17 @@ export class IdAllocator {
 
   /**
    * One query for all requests: per request, `sizes[i]` ids at most (see
-   * extraWithinRoom), parsed, in sequence order. Plain text, the sequence
-   * names quoted by pg's escapeLiteral: a draw that is a transaction's first
-   * statement carries its BEGIN (held-begin.ts), which a statement with
-   * bindings cannot.
+   * extraWithinRoom), parsed, in sequence order. Plain text, values written
+   * in (sql-literal.ts): a draw that is a transaction's first statement
+   * carries its BEGIN (held-begin.ts), which a statement with bindings cannot.
    */
   private async draw(wanted: readonly IdRequest[], sizes: readonly number[], query: RunQuery, parserOf: TypeParserOf): Promise<unknown[][]> {
     const columns = wanted.map(({ table, count }, i) => {
-      const sequence = escapeLiteral(table.generatedKey!.sequence);
+      const sequence = literal(table.generatedKey!.sequence);
       // the sequence is looked up once, as an InitPlan: to_regclass per row took 57 ms for 100,000 ids, against 31
       const id = `nextval((select to_regclass(${sequence})))::${table.generatedKey!.type}::text`;
-      const extra = extraWithinRoom(sequence, `${count}`, `${sizes[i] - count}`);
-      return `(select string_agg(${id}, ',') from generate_series(1, ${count} + ${extra})) as k${i}`;
+      const extra = extraWithinRoom(sequence, wholeNumber(count), wholeNumber(sizes[i] - count));
+      return `(select string_agg(${id}, ',') from generate_series(1, ${wholeNumber(count)} + ${extra})) as k${i}`;
     });
     const { rows } = await query(`select ${columns.join(', ')}`, []);
     const drawn = [];

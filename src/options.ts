@@ -73,8 +73,8 @@ export function resolveOptions(options: BatchOptions = {}): ResolvedOptions {
   const maxQueuedRows = options.maxQueuedRows ?? 10_000;
   const idBlock = { min: options.idBlock?.min ?? 32, max: options.idBlock?.max ?? 100_000 };
   if (!(maxQueuedRows >= 1)) throw new TypeError(`knex-batch-inserts: maxQueuedRows must be at least 1, got ${maxQueuedRows}`);
-  if (!(idBlock.min >= 1 && idBlock.max >= idBlock.min)) {
-    throw new TypeError(`knex-batch-inserts: idBlock needs 1 <= min <= max, got ${JSON.stringify(idBlock)}`);
+  if (!(Number.isSafeInteger(idBlock.min) && Number.isSafeInteger(idBlock.max) && idBlock.min >= 1 && idBlock.max >= idBlock.min)) {
+    throw new TypeError(`knex-batch-inserts: idBlock needs whole numbers 1 <= min <= max, got ${JSON.stringify(idBlock)}`);
   }
   return { maxQueuedRows, idBlock, onFlush: options.onFlush, captureCallSites: options.captureCallSites ?? 'sampled' };
 }

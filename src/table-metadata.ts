@@ -3,6 +3,7 @@
 // time in one query and cached per knex instance, so only the first
 // transaction of a process pays for it.
 import type { TableName } from './insert-spec';
+import { intArray, textArray } from './sql-literal';
 
 /** A single-column primary key whose values come from a sequence. */
 export interface GeneratedKey {
@@ -65,26 +66,29 @@ interface RelationRow {
 }
 
 // One row of JSON, parsed here rather than by pg, so that user type parsers
-// (for json, arrays, int8) cannot change what we read. Schemas in $1 are
-// loaded; with $2 also those on the search path. Temporary schemas are left
-// out: they belong to one connection, the cache to the whole knex instance.
-// $3..$6 ask for ids at the same time (schema, table, key column, count): a
-// transaction's first ids cost no round trip of their own. `drawn` is a
-// volatile CTE, so PostgreSQL evaluates it exactly once.
-const CATALOG_SQL = `
+// (for json, arrays, int8) cannot change what we read. Schemas in `schemas`
+// are loaded; with `withSearchPath` also those on the search path. Temporary
+// schemas are left out: they belong to one connection, the cache to the whole
+// knex instance. `requests` ask for ids at the same time (schema, table, key
+// column, count): a transaction's first ids cost no round trip of their own.
+// `drawn` is a volatile CTE, so PostgreSQL evaluates it exactly once. Values
+// are written into the text (sql-literal.ts), not bound: as a transaction's
+// first statement, the query carries its BEGIN (held-begin.ts).
+const catalogSql = ({ schemas, withSearchPath, requests }: CatalogQuery) => `
 with relations as (
   select c.oid, n.nspname, c.relname, c.relkind,
          -- COPY skips rules and refuses row-level security; PGlite's socket server has no COPY FROM STDIN
          c.relhasrules or c.relrowsecurity or version() like '%PGlite%' as refuses_copy
   from pg_namespace n
   join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
-  where n.nspname = any($1::text[])
-     or ($2 and n.nspname = any(current_schemas(false)) and n.nspname <> 'pg_catalog')
+  where n.nspname = any(${textArray(schemas)})
+     or (${withSearchPath} and n.nspname = any(current_schemas(false)) and n.nspname <> 'pg_catalog')
 ),
 requested as (
   select r.i, r.key_column, r.n,
          to_regclass(case when r.schema is null then quote_ident(r.name) else quote_ident(r.schema) || '.' || quote_ident(r.name) end) as relid
-  from unnest($3::text[], $4::text[], $5::text[], $6::int[]) with ordinality r(schema, name, key_column, n, i)
+  from unnest(${textArray(requests.map(({ table }) => table.schema ?? null))}, ${textArray(requests.map(({ table }) => table.name))},
+              ${textArray(requests.map(({ column }) => column))}, ${intArray(requests.map(({ count }) => count))}) with ordinality r(schema, name, key_column, n, i)
 ),
 keys as (
   select i.indrelid as relid, a.attname as key_column, s.oid as seq,
@@ -193,6 +197,12 @@ export interface CatalogIdRequest {
   count: number;
 }
 
+interface CatalogQuery {
+  schemas: readonly string[];
+  withSearchPath: boolean;
+  requests: readonly CatalogIdRequest[];
+}
+
 /** What the catalog knows of every relation in the schemas it has loaded. */
 export class Catalog {
   private searchPath: string[] | undefined;
@@ -227,11 +237,7 @@ export class Catalog {
       else withSearchPath = true; // not found on the path: maybe created since we looked
     }
     if (schemas.size === 0 && !withSearchPath) return requests.map(() => []);
-    const { rows } = await query(CATALOG_SQL, [
-      [...schemas], withSearchPath,
-      requests.map(({ table }) => table.schema ?? null), requests.map(({ table }) => table.name),
-      requests.map(({ column }) => column), requests.map(({ count }) => count),
-    ]);
+    const { rows } = await query(catalogSql({ schemas: [...schemas], withSearchPath, requests }), []);
     const catalog = JSON.parse(String(rows[0].catalog)) as { searchPath: string[]; relations: RelationRow[]; ids: Record<string, string[]> };
     this.store(catalog, schemas, withSearchPath);
     return requests.map((_, i) => catalog.ids[String(i + 1)] ?? []);

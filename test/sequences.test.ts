@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction } from '../src';
 import { databaseSource, newKnex, runSchema } from './support/setup';
+import { kinds, recordStatements } from './support/statements';
 
 describe('sequences', () => {
   let knex: Knex;
@@ -28,6 +29,25 @@ describe('sequences', () => {
       await trx.raw("insert into seq_items (name) values ('r1'), ('r2')");
     });
     expect(await knex('seq_items').pluck('name')).to.deep.equal(['c', 'r1', 'r2']);
+  });
+
+  it("draws from a sequence whose name has a ? in it (knex would take a bare ? for a placeholder)", async () => {
+    await knex.raw(`create table seq_odd (id serial primary key, name text); alter sequence seq_odd_id_seq rename to "seq_odd\\?ids"`); // \\? : a ? for knex.raw
+    expect((await knex.raw("select pg_get_serial_sequence('seq_odd', 'id') as name")).rows[0].name).to.match(/"seq_odd\?ids"$/);
+    try {
+      const { result: ids, statements } = await recordStatements(knex, () =>
+        batchTransaction(knex, async (trx) => {
+          const drawn = [];
+          for (let i = 0; i < 40; i++) drawn.push((await trx('seq_odd').insert({ name: `n${i}` }).returning('id'))[0].id);
+          return drawn;
+        }),
+      );
+      expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'ids', 'ids', 'insert seq_odd', 'COMMIT']); // 1, 32, then 96 ids
+      expect(ids).to.deep.equal(Array.from({ length: 40 }, (_, i) => i + 1));
+      expect(await knex('seq_odd').orderBy('id').pluck('id')).to.deep.equal(ids);
+    } finally {
+      await knex.raw('drop table seq_odd');
+    }
   });
 
   it('keeps pooled ids across plain reads, and wastes little when writes drop them', async () => {

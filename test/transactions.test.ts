@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import pg from 'pg';
 import { batchTransaction, withBatchInserts } from '../src';
 import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordRoundTrips, recordStatements } from './support/statements';
@@ -145,9 +146,10 @@ describe('transactions', () => {
     before(async () => {
       await knex.raw('create table tx_parents (id bigserial primary key, name text not null)');
       await knex.raw('create table tx_children (id bigserial primary key, parent_id bigint not null references tx_parents, n int not null)');
+      await knex.raw('create table tx_notes (note text)'); // no key: a flush of it sends nothing but its rows
       await batchTransaction(knex, (trx) => trx('tx_parents').insert({ name: 'x' }).returning('id')); // cache the catalog
     });
-    beforeEach(() => knex.raw('truncate tx_parents, tx_children restart identity'));
+    beforeEach(() => knex.raw('truncate tx_parents, tx_children, tx_notes restart identity'));
 
     const addFamilies = async (trx: Knex.Transaction, count: number) => {
       for (let i = 0; i < count; i++) {
@@ -204,6 +206,63 @@ describe('transactions', () => {
       const failure = await batchTransaction(knex, async (trx) => {
         const connection = await trx.client.acquireConnection();
         await connection.query("insert into tx_parents (name) values ('by pg')");
+        throw new Error('undo');
+      }).catch((error) => error);
+      expect(failure.message).to.equal('undo');
+      expect(await knex('tx_parents').count('* as n')).to.deep.equal([{ n: '0' }]);
+    });
+
+    it('carries the transaction mode: a read-only transaction refuses the id draw its BEGIN went with', async () => {
+      const { roundTrips, result: failure } = await recordRoundTrips(() =>
+        batchTransaction(knex, (trx) => trx('tx_parents').insert({ name: 'x' }).returning('id'), { transaction: { readOnly: true } }).catch((error) => error),
+      );
+      expect(failure.message).to.match(/cannot execute nextval\(\) in a read-only transaction/);
+      expect(roundTrips.map((text) => text.slice(0, 36))).to.deep.equal(['BEGIN TRANSACTION READ ONLY;\nselect ', 'ROLLBACK']);
+    });
+
+    it('if BEGIN fails, every later statement fails with its error: none runs outside a transaction', async () => {
+      const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+      const query = prototype.query;
+      prototype.query = function (this: unknown, ...args: unknown[]) {
+        const callback = args[args.length - 1];
+        if ((args[0] as { text?: string }).text === 'BEGIN' && typeof callback === 'function') return void callback(new Error('BEGIN refused'));
+        return query.apply(this, args);
+      };
+      try {
+        const errors = await batchTransaction(knex, async (trx) => {
+          const caught = [];
+          for (const statement of [() => trx('tx_parents').count(), () => trx.raw("insert into tx_parents (name) values ('raw')")]) {
+            caught.push(await statement().then(() => 'ran', (error: Error) => error.message));
+          }
+          expect(caught).to.deep.equal(['BEGIN refused', 'BEGIN refused']);
+          void trx('tx_parents').insert({ name: 'queued' }); // an INSERT at the end
+          for (let i = 0; i < 1200; i++) void trx('tx_notes').insert({ note: `n${i}` }); // a COPY (an INSERT on PGlite)
+        }).catch((error) => error);
+        expect(errors.message).to.match(/^insert into tx_parents failed: BEGIN refused/); // the final flush's
+      } finally {
+        prototype.query = query;
+      }
+      expect(await knex('tx_parents').count('* as n')).to.deep.equal([{ n: '0' }]);
+      expect(await knex('tx_notes').count('* as n')).to.deep.equal([{ n: '0' }]);
+    });
+
+    it('is not held for a transaction on a connection the code gave, which it may use outside knex', async () => {
+      const connection = await knex.client.acquireConnection();
+      try {
+        const failure = await batchTransaction(knex, async () => {
+          await connection.query("insert into tx_parents (name) values ('by pg')");
+          throw new Error('undo');
+        }, { transaction: { connection } }).catch((error) => error);
+        expect(failure.message).to.equal('undo');
+      } finally {
+        await knex.client.releaseConnection(connection);
+      }
+      expect(await knex('tx_parents').count('* as n')).to.deep.equal([{ n: '0' }]);
+    });
+
+    it('is sent before a savepoint that comes first', async () => {
+      const failure = await batchTransaction(knex, async (trx) => {
+        await trx.transaction(async (nested) => void (await nested('tx_parents').insert({ name: 'nested' })));
         throw new Error('undo');
       }).catch((error) => error);
       expect(failure.message).to.equal('undo');
