@@ -42,6 +42,14 @@ function extraWithinRoom(sequence: string, count: string, extra: string): string
 /** The parser pg applies to text values of a type on the transaction's connection. */
 export type TypeParserOf = (typeOid: number) => Promise<(text: string) => unknown>;
 
+/** How draws reach the database. */
+export interface DrawAccess {
+  query: RunQuery;
+  parserOf: TypeParserOf;
+  /** Runs before ids of `tables` (of any table, without them) are drawn: see Batcher.sendStagedBefore. */
+  before(tables?: readonly TableMeta[]): Promise<void>;
+}
+
 /** The type OID of int8 (bigint, bigserial). */
 const INT8_OID = 20;
 
@@ -107,13 +115,13 @@ export class IdAllocator {
    * the user installed). One value rather than a row per id: pg would build
    * a message, a field list and a row object for each.
    */
-  async fetch(requests: readonly IdRequest[], query: RunQuery, parserOf: TypeParserOf): Promise<void> {
+  async fetch(requests: readonly IdRequest[], access: DrawAccess): Promise<void> {
     const wanted = requests.filter((request) => request.count > 0);
     if (wanted.length === 0) return;
     const sizes = wanted.map((request) => this.blockSize(request));
     const forgotten = this.forgotten;
     this.draws++;
-    const drawn = await this.draw(wanted, sizes, query, parserOf).finally(() => this.draws--);
+    const drawn = await this.draw(wanted, sizes, access).finally(() => this.draws--);
     for (const [i, { table, count }] of wanted.entries()) {
       if (drawn[i].length < count) throw new StaleSequenceError(`sequence ${table.generatedKey!.sequence} not found`);
       // forgotten meanwhile: the rows that asked were queued before that statement and take their ids; the rest is dropped
@@ -133,13 +141,13 @@ export class IdAllocator {
    * after those drawn before, in sequence order. Nothing is drawn or kept
    * once the pools were forgotten after it was asked for.
    */
-  async prefetch(query: RunQuery, parserOf: TypeParserOf): Promise<void> {
+  async prefetch(access: DrawAccess): Promise<void> {
     const forgotten = this.forgotten;
     const wanted = [...this.toPrefetch.values()].filter((request) => request.forgotten === forgotten);
     this.toPrefetch.clear();
     if (wanted.length === 0) return;
     const requests = wanted.map(({ table }) => ({ table, count: 0, grow: false })); // none needed: cut to the room left
-    const drawn = await this.draw(requests, wanted.map(({ count }) => count), query, parserOf);
+    const drawn = await this.draw(requests, wanted.map(({ count }) => count), access);
     if (this.forgotten !== forgotten) return;
     for (const [i, { table }] of wanted.entries()) this.add(table, drawn[i]);
   }
@@ -150,7 +158,8 @@ export class IdAllocator {
    * in (sql-literal.ts): a draw that is a transaction's first statement
    * carries its BEGIN (held-begin.ts), which a statement with bindings cannot.
    */
-  private async draw(wanted: readonly IdRequest[], sizes: readonly number[], query: RunQuery, parserOf: TypeParserOf): Promise<unknown[][]> {
+  private async draw(wanted: readonly IdRequest[], sizes: readonly number[], { query, parserOf, before }: DrawAccess): Promise<unknown[][]> {
+    await before(wanted.map(({ table }) => table));
     const columns = wanted.map(({ table, count }, i) => {
       const sequence = literal(table.generatedKey!.sequence);
       // the sequence is looked up once, as an InitPlan: to_regclass per row took 57 ms for 100,000 ids, against 31

@@ -10,18 +10,18 @@
 //   - A flush gives ids to a table's id-less rows when something depends on
 //     them (`forFlush`): an await of its ids, results matched by key, or rows
 //     in several groups, where column defaults would number them in group
-//     order rather than queue order, or a flush that may be staged or that
-//     staged rows join (`numberAll`): column defaults would number staged
-//     rows only when they are sent, after ids drawn meanwhile for rows queued
-//     later (staged-copies.ts). Other rows take what the pool still holds,
-//     then their column default.
+//     order rather than queue order. Other rows take what the pool still
+//     holds, then their column default. Rows staged as COPY text
+//     (staged-copies.ts) with their key left to the column default get it
+//     only when sent: before ids of their table are drawn, the batcher sends
+//     them (`DrawAccess.before`), so those ids still come after theirs.
 import type { Group } from './flush-plan';
-import type { IdAllocator, TypeParserOf } from './id-allocator';
+import type { DrawAccess, IdAllocator } from './id-allocator';
 import { columnValue, returnedColumn, type InsertSpec, type TableName } from './insert-spec';
 import type { KnexClient, Row } from './knex-internals';
 import type { QueuedInsert } from './queued-insert';
 import { type FlushItem, knexKeyFor, needsRows } from './statement-writer';
-import type { Catalog, CatalogIdRequest, RunQuery, TableMeta } from './table-metadata';
+import type { Catalog, CatalogIdRequest, TableMeta } from './table-metadata';
 
 /** A row without a key value, waiting for a pre-allocated one. */
 interface IdlessRow {
@@ -29,16 +29,6 @@ interface IdlessRow {
   index: number;
 }
 
-/**
- * How a flush numbers its rows: `numberAll`, every id-less row of a table
- * whose key comes from a sequence (rows to be staged, or joining staged
- * ones); `grow`, drawing in blocks that grow, as awaits do (rows to be
- * staged: an exact draw per staging would cost a round trip each).
- */
-export interface FlushIds {
-  numberAll: boolean;
-  grow: boolean;
-}
 
 /** An insert whose await of `.returning(<key>)` ids may answer. */
 export interface IdAwait {
@@ -62,8 +52,7 @@ export class IdAssignment {
     /** Shared by a transaction and the transactions nested in it. */
     readonly pools: IdAllocator,
     private readonly catalog: Catalog,
-    private readonly query: RunQuery,
-    private readonly typeParser: TypeParserOf,
+    private readonly access: DrawAccess,
   ) {}
 
   /** Whether ids alone answer an await of this insert's `.returning(<key>)` (the catalog must know its table). */
@@ -159,12 +148,13 @@ export class IdAssignment {
   }
 
   /** Ids for the rows of a flush's groups, all tables in one query: see the header. */
-  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[], { numberAll, grow }: FlushIds): Promise<void> {
+  /** With `grow`, draws in blocks that grow, as awaits do (rows to be staged: an exact draw per staging would cost a round trip each). */
+  async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[], grow: boolean): Promise<void> {
     const waiting = new Set(awaits.map(({ insert }) => insert));
     const idless = new Map<TableMeta, IdlessRow[]>();
     const needed = new Map<TableMeta, IdlessRow[]>();
     for (const [table, tableGroups] of groupsByTable(groups)) {
-      if (!numberAll && tableGroups.length === 1 && this.pools.available(table) === 0 && !mayNeedIds(tableGroups[0], waiting)) continue; // the column default numbers them
+      if (tableGroups.length === 1 && this.pools.available(table) === 0 && !mayNeedIds(tableGroups[0], waiting)) continue; // the column default numbers them
       const rowsOfGroups = tableGroups.map((group) => ({ group, rows: group.inserts.flatMap(idlessRowsOf) })).filter(({ rows }) => rows.length > 0);
       if (rowsOfGroups.length === 0) continue;
       const matchesByKey = rowsOfGroups.some(({ group }) => needsRows(group) || group.inserts[0].spec.conflict?.action === 'ignore');
@@ -172,7 +162,7 @@ export class IdAssignment {
       const rows = rowsOfGroups.flatMap(({ rows }) => rows);
       const available = this.pools.available(table);
       // a pool that numbers only some rows would leave a group of two column sets, which COPY cannot send
-      const need = numberAll || rowsOfGroups.length > 1 || matchesByKey || awaited || (available > 0 && available < rows.length);
+      const need = rowsOfGroups.length > 1 || matchesByKey || awaited || (available > 0 && available < rows.length);
       if (!need && available === 0) continue; // nothing to give: the column default numbers them
       if (rowsOfGroups.length > 1) rows.sort((a, b) => a.insert.sequence - b.insert.sequence || a.index - b.index); // queue order
       idless.set(table, rows);
@@ -211,11 +201,12 @@ export class IdAssignment {
       }
       requests.push({ table: JSON.parse(table), column: key, count });
     }
-    const drawn = await this.catalog.load(awaits.map(({ spec }) => spec.table), this.query, requests);
+    if (requests.length > 0) await this.access.before(); // tables the catalog does not know may still have staged rows
+    const drawn = await this.catalog.load(awaits.map(({ spec }) => spec.table), this.access.query, requests);
     for (const [i, ids] of drawn.entries()) {
       const meta = this.catalog.lookup(requests[i].table);
       if (ids.length === 0 || !meta?.generatedKey) continue;
-      const parse = await this.typeParser(meta.generatedKey.typeOid);
+      const parse = await this.access.parserOf(meta.generatedKey.typeOid);
       this.pools.add(meta, ids.map((id) => parse(id)));
     }
   }
@@ -264,7 +255,7 @@ export class IdAssignment {
       if (rest.length > 0 && needed.has(table)) requests.push({ table, count: rest.length, grow });
     }
     if (requests.length === 0) return;
-    await this.pools.fetch(requests, this.query, this.typeParser);
+    await this.pools.fetch(requests, this.access);
     for (const { table } of requests) give(table, idless.get(table)!.filter(({ insert, index }) => insert.ids[index] === undefined));
   }
 }

@@ -51,6 +51,16 @@ export class StagedCopies {
     return table !== undefined && this.statements.some(({ meta }) => meta?.id === table.id);
   }
 
+  /**
+   * Whether staged rows of one of these tables (of any, without `tables`)
+   * take their key from the column default when sent: ids drawn for that
+   * table before they are sent would be lower than theirs, though queued
+   * after them, so the batcher sends them first (Batcher.sendStagedBefore).
+   */
+  leavesKeysToDefault(tables?: readonly TableMeta[]): boolean {
+    return this.statements.some(({ meta, keyFromDefault }) => keyFromDefault && (!tables || tables.some(({ id }) => id === meta?.id)));
+  }
+
   drop(): void {
     this.statements = [];
     this.rows = 0;

@@ -75,6 +75,8 @@ export interface Statement {
   rows: readonly StatementRow[];
   /** Set for a statement that carries every row of its inserts and is matched by count (a COPY): each gets its own row count. */
   wholeInserts?: WholeInserts;
+  /** A COPY into a table whose key comes from a sequence, without the key: its rows take it from the column default when it runs. */
+  keyFromDefault?: boolean;
   matching: Matching;
   /** What its error reads of it, should it fail. */
   failed(): FailedStatement;
@@ -415,6 +417,7 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
     sql,
     meta,
     bindings: [],
+    keyFromDefault: meta.generatedKey !== undefined && !columns.some(({ name }) => name === meta.generatedKey!.column),
     *copyData(chunks?: TextChunks) {
       // text in chunks stays there until the answer anyway: an error may as well read it
       const pieces: (string | Buffer)[] | undefined = chunks || mayNeedValues(meta, columns, keysDrawn) ? [] : undefined;

@@ -136,6 +136,29 @@ describe('errors', () => {
     expect(await count()).to.equal(1);
   });
 
+  it('a bad row in staged text sent before ids of its table are drawn: the await that asked for them gets its error', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    let site = '';
+    const error = await batchTransaction(knex, async (trx) => {
+      for (let i = 0; i < 6000; i++) {
+        allocateYoung(i);
+        if (i === 3000) {
+          site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'bad', age: 'forty' }); // prettier-ignore
+        } else {
+          await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
+        }
+      }
+      // the queue aged and was staged, its rows' ids left to the column default: it goes before ids are drawn
+      const outcome = await trx('e_people').insert({ email: 'last@x', name: 'last', age: 1 }).returning('id').catch((e) => e);
+      expect(outcome).to.be.an('error'); // this await's draw waited for the staged text, which failed
+      throw outcome;
+    }).catch((e) => e);
+    expect(error).to.include({ code: '22P02', table: 'e_people' });
+    expect(error.where).to.match(/^COPY e_people, line 3001, column age/);
+    expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
+    expect(await count()).to.equal(1);
+  });
+
   it('a foreign-key violation in staged text names its row from the values kept with the text', async function () {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     await knex.raw('create table e_pets (id serial primary key, owner_id int not null references e_people (id), name text)');

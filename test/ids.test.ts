@@ -151,7 +151,7 @@ describe('pre-allocated ids', () => {
   };
   const lastIdDrawn = async () => (await knex.raw("select last_value from pg_sequences where sequencename = 'id_default_id_seq'")).rows;
 
-  it('numbers rows whose COPY text is staged in queue order, from blocks that grow: an id awaited after them is larger', async () => {
+  it('rows whose COPY text is staged without ids go to the server before ids of their table are drawn: an id awaited after them is larger', async () => {
     const db = newKnex();
     const job = (trx: Knex.Transaction) => async () => {
       for (let i = 0; i < 6000; i++) {
