@@ -210,6 +210,8 @@ export class Batcher {
   /** By table as written: what an insert whose line is not recorded gets as its origin. */
   private readonly unrecorded = new Map<string, Origin>();
   private readonly ids: IdAssignment;
+  /** The stats of the flush under way, until it has sent its statements: staged text sent before a draw counts in them. */
+  private flushStats: FlushStats | undefined;
   private readonly drawAccess: DrawAccess = {
     query: (sql, bindings) => this.query(sql, bindings),
     parserOf: (typeOid) => this.tx.typeParser(typeOid),
@@ -577,7 +579,8 @@ export class Batcher {
   private prefetchIds(): void {
     if (!this.ids.pools.prefetchWanted || this.finishing || this.ended) return;
     this.exclusive(() => this.ids.pools.prefetch(this.drawAccess)).catch((error) => {
-      this.fail(new BatchInsertError(`knex-batch-inserts: drawing ids in the background failed: ${messageOf(error)}`, { cause: error }), []);
+      // a BatchInsertError names a row of staged text sent first (sendStagedBefore)
+      this.fail(error instanceof BatchInsertError ? error : new BatchInsertError(`knex-batch-inserts: drawing ids in the background failed: ${messageOf(error)}`, { cause: error }), []);
     });
   }
 
@@ -675,6 +678,8 @@ export class Batcher {
     const stats = noStats();
     let inserts: QueuedInsert[] = [];
     let waiters: IdWaiter[] = [];
+    const numbered = this.ids.numberingTaken();
+    this.flushStats = stats;
     try {
       for (const insert of this.queue) this.readQueuedInsert(insert); // re-read what was never awaited
       inserts = this.takeQueue(upTo); // at once: code resumed meanwhile queues for the next flush
@@ -687,6 +692,7 @@ export class Batcher {
       }
       const mayStage = stage && waiters.length === 0 && inserts.every((insert) => !insert.outcomeWanted);
       const segments = await this.retryOnStaleCatalog(inserts, () => this.planWithIds(inserts, waiters, mayStage));
+      numbered();
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
       const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0]) : [];
@@ -694,6 +700,7 @@ export class Batcher {
       let sent = false;
       const lastSent = () => {
         sent = true;
+        if (this.flushStats === stats) this.flushStats = undefined; // what is sent from now on is not this flush's
         stats.roundTrips = this.roundTrips - roundTripsBefore;
         keepOutcomesWanted(inserts, (insert) => insert); // the rest are let go until the answer (see releaseCopied in statement-writer.ts)
         release?.();
@@ -717,6 +724,9 @@ export class Batcher {
       }
     } catch (error) {
       throw this.fail(error, waiters, inserts);
+    } finally {
+      numbered();
+      if (this.flushStats === stats) this.flushStats = undefined;
     }
     return stats;
   }
@@ -782,19 +792,20 @@ export class Batcher {
     return inserts.every((insert) => !insert.awaited);
   }
 
-  /** `writeGroups` with what was staged joined in (staged-copies.ts); the chunks of its text are reused once answered. */
   /**
-   * Sends the staged COPY text now, as a flush of its own, if rows of
+   * Sends the staged COPY text now, if rows of
    * `tables` (of any table, without them) in it take their key from the
    * column default (see leavesKeysToDefault): ids about to be drawn for those
    * tables would otherwise be lower than theirs, though queued after them.
    * Staged rows get pre-allocated ids only from what the pool holds or must
    * draw anyway (id-assignment.ts): numbering every staged row cost the
    * benchmark's 100,000 parents and children about 25 ms (3.5%), mostly the
-   * children's draws, which no await needs.
+   * children's draws, which no await needs. Within a flush, this counts in
+   * its stats; otherwise (a tick, a prefetch) it is reported as a flush.
    */
   private async sendStagedBefore(tables?: readonly TableMeta[]): Promise<void> {
     if (!this.staged.leavesKeysToDefault(tables)) return;
+    if (this.flushStats) return this.writeWithStaged([], [], this.flushStats);
     const [started, roundTripsBefore, stats] = [performance.now(), this.roundTrips, noStats()];
     await this.writeWithStaged([], [], stats);
     stats.roundTrips = this.roundTrips - roundTripsBefore;
@@ -803,8 +814,9 @@ export class Batcher {
     this.options.onFlush?.(stats);
   }
 
+  /** `writeGroups` with what was staged joined in (staged-copies.ts); the chunks of its text are reused once answered. */
   private async writeWithStaged(groups: readonly Group<FlushItem>[], statements: readonly Statement[], stats: FlushStats, end?: FlushEnd): Promise<void> {
-    stats.staged = this.staged.rows;
+    stats.staged += this.staged.rows;
     const taken = this.staged.takeInto(statements);
     await this.writeGroups(groups, taken.statements, stats, end);
     this.staged.giveBack(taken.chunks);

@@ -47,6 +47,8 @@ export class IdAssignment {
   private pending = new Map<string, PendingInserts>();
   /** Tracked inserts of tables the catalog did not know. */
   private unresolved: QueuedInsert[] = [];
+  /** Flushes that took rows off the queue and have not given them ids yet (see `numberingTaken`). */
+  private numbering = 0;
 
   constructor(
     /** Shared by a transaction and the transactions nested in it. */
@@ -83,6 +85,22 @@ export class IdAssignment {
     else this.unresolved.push(insert); // not in the catalog yet: looked at again once it is
   }
 
+  /**
+   * Called as a flush takes rows off the queue: until it calls the function
+   * returned, once it has given them ids, no await takes ids from the pool.
+   * The flush may wait for the catalog in between, while the code goes on:
+   * an id the pool gave meanwhile to a row queued later would be lower than
+   * the ids of the rows the flush took.
+   */
+  numberingTaken(): () => void {
+    this.numbering++;
+    let done = false;
+    return () => {
+      if (!done) this.numbering--;
+      done = true;
+    };
+  }
+
   /** Forgets the rows of inserts a flush took: the flush gives them ids if they need any. */
   untrack(): void {
     for (const [table, list] of this.pending) {
@@ -116,7 +134,7 @@ export class IdAssignment {
    * Returns false, having changed nothing, when it cannot.
    */
   fromPool(insert: QueuedInsert, spec: InsertSpec): boolean {
-    if (this.pools.drawing) return false;
+    if (this.pools.drawing || this.numbering > 0) return false;
     this.resolvePending();
     const meta = this.catalog.lookup(spec.table)!;
     const list = this.pending.get(meta.id);
@@ -147,8 +165,11 @@ export class IdAssignment {
     return { list, head: last + 1, rows };
   }
 
-  /** Ids for the rows of a flush's groups, all tables in one query: see the header. */
-  /** With `grow`, draws in blocks that grow, as awaits do (rows to be staged: an exact draw per staging would cost a round trip each). */
+  /**
+   * Ids for the rows of a flush's groups, all tables in one query: see the
+   * header. With `grow`, drawn in blocks that grow, as awaits do (rows to be
+   * staged: an exact draw per staging would cost a round trip each).
+   */
   async forFlush(groups: readonly Group<FlushItem>[], awaits: readonly IdAwait[], grow: boolean): Promise<void> {
     const waiting = new Set(awaits.map(({ insert }) => insert));
     const idless = new Map<TableMeta, IdlessRow[]>();

@@ -151,6 +151,22 @@ describe('pre-allocated ids', () => {
   };
   const lastIdDrawn = async () => (await knex.raw("select last_value from pg_sequences where sequencename = 'id_default_id_seq'")).rows;
 
+  it('an id awaited while a flush that took earlier rows of its table numbers them is larger than theirs', async () => {
+    await knex.raw('truncate id_serial restart identity');
+    const db = newKnex(); // its catalog has not seen the other schema: the flush reads it, and the code goes on meanwhile
+    const ids = await batchTransaction(db, async (trx) => {
+      await trx('id_serial').insert({ name: 'x1' }).returning('id'); // 1
+      await trx('id_serial').insert({ name: 'x2' }).returning('id'); // a block: 2, and 3.. in the pool
+      await trx('id_elsewhere').withSchema(otherSchema).insert({ name: 'elsewhere' });
+      await trx('id_serial').insert({ name: 'a' }); // fills the queue: a flush takes it, reads the catalog, then numbers a from the pool
+      return trx('id_serial').insert({ name: 'b' }).returning('id'); // asked meanwhile
+    }, { maxQueuedRows: 4 });
+    const rows = await knex('id_serial').orderBy('id').select('id', 'name');
+    expect(rows.map(({ name }) => name)).to.deep.equal(['x1', 'x2', 'a', 'b']);
+    expect(rows[3].id).to.equal(ids[0].id);
+    await knex(`${otherSchema}.id_elsewhere`).del();
+  });
+
   it('rows whose COPY text is staged without ids go to the server before ids of their table are drawn: an id awaited after them is larger', async () => {
     const db = newKnex();
     const job = (trx: Knex.Transaction) => async () => {
