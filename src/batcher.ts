@@ -793,15 +793,16 @@ export class Batcher {
   }
 
   /**
-   * Sends the staged COPY text now, if rows of
-   * `tables` (of any table, without them) in it take their key from the
-   * column default (see leavesKeysToDefault): ids about to be drawn for those
-   * tables would otherwise be lower than theirs, though queued after them.
-   * Staged rows get pre-allocated ids only from what the pool holds or must
-   * draw anyway (id-assignment.ts): numbering every staged row cost the
-   * benchmark's 100,000 parents and children about 25 ms (3.5%), mostly the
-   * children's draws, which no await needs. Within a flush, this counts in
-   * its stats; otherwise (a tick, a prefetch) it is reported as a flush.
+   * Sends the staged COPY text now, if rows of `tables` (of any table,
+   * without them) in it take their key from the column default (see
+   * leavesKeysToDefault): ids about to be drawn for those tables would
+   * otherwise be lower than theirs, though queued after them. Staged rows
+   * get pre-allocated ids only from what the pool holds or must draw anyway
+   * (id-assignment.ts): numbering every staged row made the benchmark's
+   * children draw ids no await needs, a few percent of its time at 100,000
+   * rows (the message of commit 5beb3a0 has the runs). Within a flush, this
+   * counts in its stats; otherwise (a tick, a prefetch) it is reported as a
+   * flush of its own.
    */
   private async sendStagedBefore(tables?: readonly TableMeta[]): Promise<void> {
     if (!this.staged.leavesKeysToDefault(tables)) return;

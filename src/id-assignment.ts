@@ -29,7 +29,6 @@ interface IdlessRow {
   index: number;
 }
 
-
 /** An insert whose await of `.returning(<key>)` ids may answer. */
 export interface IdAwait {
   insert: QueuedInsert;
