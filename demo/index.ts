@@ -93,22 +93,24 @@ async function main(): Promise<number> {
   }
 }
 
+countStatementsOf(pg.Client); // round trips are counted at pg's Client: knex announces a BEGIN the library may hold
+
 async function measure(knex: Knex, mode: Run['mode'], count: number): Promise<Run> {
   const statements: string[] = [];
   const record = ({ sql }: { sql: string }) => statements.push(sql);
   const progress = mode === 'plain' ? progressLine(count) : () => {};
   const work = (trx: Knex.Transaction) => addUsers(trx, count, progress);
   knex.on('query', record);
-  countStatementsOf(pg.Client);
   startCounting();
   const started = performance.now();
+  let roundTrips: number;
   try {
     await (mode === 'plain' ? knex.transaction(work) : batchTransaction(knex, work));
   } finally {
+    roundTrips = stopCounting().roundTrips;
     knex.removeListener('query', record);
   }
   const ms = performance.now() - started;
-  const { roundTrips } = stopCounting();
   const data = await snapshot(knex);
   return {
     mode,

@@ -18,7 +18,7 @@ interface ClientClass {
   prototype: { query: (...args: unknown[]) => unknown };
 }
 
-const wrapped = Symbol('kbi-bench statement counter');
+const wrapped = Symbol('knex-batch-inserts statement counter');
 
 let counting = false;
 let count: StatementCount = { statements: 0, roundTrips: 0 };

@@ -696,7 +696,7 @@ export class Batcher {
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
       const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0]) : [];
-      if (mayStage && segments.length === 1 && this.staged.stage(first)) return stats;
+      if (mayStage && segments.length === 1 && this.staged.stage(first)) return this.reported(stats, started, roundTripsBefore); // staged text may have gone before a draw
       let sent = false;
       const lastSent = () => {
         sent = true;
@@ -717,16 +717,28 @@ export class Batcher {
         }
       }
       if (!sent) stats.roundTrips = this.roundTrips - roundTripsBefore;
-      stats.ms = performance.now() - started;
-      if (stats.statements > 0) {
-        log('flush: %o', stats);
-        this.options.onFlush?.(stats); // inside the try: an error it throws fails the transaction, never vanishes
-      }
+      this.reported(stats, started);
     } catch (error) {
       throw this.fail(error, waiters, inserts);
     } finally {
       numbered();
       if (this.flushStats === stats) this.flushStats = undefined;
+    }
+    return stats;
+  }
+
+  /**
+   * Completes a flush's stats and, if it wrote something, logs them and
+   * passes them to onFlush; called inside the flush's try, so an error
+   * onFlush throws fails the transaction, never vanishes. With
+   * `roundTripsBefore`, counts the round trips since then.
+   */
+  private reported(stats: FlushStats, started: number, roundTripsBefore?: number): FlushStats {
+    if (roundTripsBefore !== undefined) stats.roundTrips = this.roundTrips - roundTripsBefore;
+    stats.ms = performance.now() - started;
+    if (stats.statements > 0) {
+      log('flush: %o', stats);
+      this.options.onFlush?.(stats);
     }
     return stats;
   }
@@ -798,21 +810,16 @@ export class Batcher {
    * leavesKeysToDefault): ids about to be drawn for those tables would
    * otherwise be lower than theirs, though queued after them. Staged rows
    * get pre-allocated ids only from what the pool holds or must draw anyway
-   * (id-assignment.ts): numbering every staged row made the benchmark's
-   * children draw ids no await needs, a few percent of its time at 100,000
-   * rows (the message of commit 5beb3a0 has the runs). Within a flush, this
-   * counts in its stats; otherwise (a tick, a prefetch) it is reported as a
-   * flush of its own.
+   * (id-assignment.ts), so that rows whose ids nobody awaits cost no draw.
+   * Within a flush, this counts in its stats; otherwise (a tick, a
+   * prefetch) it is reported as a flush of its own.
    */
   private async sendStagedBefore(tables?: readonly TableMeta[]): Promise<void> {
     if (!this.staged.leavesKeysToDefault(tables)) return;
     if (this.flushStats) return this.writeWithStaged([], [], this.flushStats);
     const [started, roundTripsBefore, stats] = [performance.now(), this.roundTrips, noStats()];
     await this.writeWithStaged([], [], stats);
-    stats.roundTrips = this.roundTrips - roundTripsBefore;
-    stats.ms = performance.now() - started;
-    log('flush of staged text before a draw: %o', stats);
-    this.options.onFlush?.(stats);
+    this.reported(stats, started, roundTripsBefore);
   }
 
   /** `writeGroups` with what was staged joined in (staged-copies.ts); the chunks of its text are reused once answered. */

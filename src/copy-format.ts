@@ -15,12 +15,13 @@ const SPECIAL_ALL = /[\\\n\r\t]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** Text is sent in pieces of at most about this many characters: the server parses one piece while the next is built. */
-const PIECE = 64 * 1024;
+export const PIECE = 64 * 1024;
 /**
  * The first piece of a COPY is this small, and each next one twice as large
  * up to PIECE: the Query message leaves with the first piece (copy-batch.ts),
  * so the server sets up the COPY and parses rows while the client writes
- * the rest, rather than only once PIECE characters are written.
+ * the rest, rather than only once PIECE characters are written. Text written
+ * ahead (staged-copies.ts) waits for nothing when sent: it starts at PIECE.
  */
 const FIRST_PIECE = 256;
 
@@ -60,14 +61,20 @@ export function fitsColumns(row: Row, id: unknown, columns: readonly CopyColumn[
 
 /**
  * The rows of several inserts as COPY text, in pieces that grow from
- * FIRST_PIECE to PIECE characters: `rows[i]` are the rows of insert i, `ids[i]` their
- * pre-allocated ids by row index.
+ * `firstPiece` to PIECE characters: `rows[i]` are the rows of insert i,
+ * `ids[i]` their pre-allocated ids by row index.
  */
-export function* copyText(rows: readonly (readonly Row[])[], ids: readonly (readonly unknown[])[], columns: readonly CopyColumn[], prepare: PrepareValue): Generator<string> {
+export function* copyText(
+  rows: readonly (readonly Row[])[],
+  ids: readonly (readonly unknown[])[],
+  columns: readonly CopyColumn[],
+  prepare: PrepareValue,
+  firstPiece = FIRST_PIECE,
+): Generator<string> {
   // fields and separators are collected and joined once per piece: `text += field` would make two string objects per field
   const parts: string[] = [];
   let length = 0;
-  let piece = FIRST_PIECE;
+  let piece = firstPiece;
   const last = columns.length - 1;
   for (let i = 0; i < rows.length; i++) {
     for (let j = 0; j < rows[i].length; j++) {

@@ -17,6 +17,7 @@
 // `now()`, the time the transaction started, is the time of that first
 // statement rather than of the callback's start.
 import type { QueryResult } from 'pg';
+import { BatchInsertError, messageOf } from './errors';
 import type { Connection, KnexClient, QueryObject } from './knex-internals';
 
 /** The part of knex's Transaction object (knex/lib/execution/transaction.js) that opens it. */
@@ -60,6 +61,12 @@ export class HeldBegin {
    * but ROLLBACK fails with this error, as plain knex fails the transaction.
    */
   private failure: { error: unknown } | undefined;
+
+  /** A new error for each statement refused after BEGIN failed: knex writes its SQL into the message of the error it is given. */
+  private refusal(): BatchInsertError {
+    const { error } = this.failure!;
+    return new BatchInsertError(`knex-batch-inserts: not run, the transaction's BEGIN failed: ${messageOf(error)}`, { cause: error });
+  }
   private readonly send: KnexClient['_query'];
 
   constructor(private readonly client: KnexClient) {
@@ -73,7 +80,7 @@ export class HeldBegin {
    * Throws if it was sent and failed: the message must not go.
    */
   take(): string {
-    if (this.failure) throw this.failure.error;
+    if (this.failure) throw this.refusal();
     const sql = this.sql?.trim().replace(/;$/, '') ?? '';
     this.sql = undefined;
     return sql;
@@ -87,7 +94,7 @@ export class HeldBegin {
 
   private query(connection: Connection, queryObject: QueryObject): Promise<QueryObject> {
     const sql = queryObject.sql.trim();
-    if (this.failure && !/^rollback;?$/i.test(sql)) return Promise.reject(this.failure.error);
+    if (this.failure && !/^rollback;?$/i.test(sql)) return Promise.reject(this.refusal());
     if (this.expected) {
       this.expected = false;
       if (/^begin\b/i.test(sql)) {

@@ -21,7 +21,8 @@ export interface IdRequest {
   /**
    * The request comes from code awaiting ids one insert after another: fetch
    * a block that grows with what this transaction has drawn so far, so that
-   * a loop of N awaits costs O(log N) queries. Flushes ask for exact counts.
+   * a loop of N awaits costs O(log N) queries. Flushes ask for exact counts,
+   * except those that stage their rows (see forFlush in id-assignment.ts).
    */
   grow: boolean;
 }

@@ -4,7 +4,7 @@
 // this module decides which rows go into which statement and what each
 // statement returns so that its answer can be given back to each insert.
 import camelCase from 'lodash/camelCase';
-import { type CopyColumn, copyText, fitsColumns, parseCopyText, type PrepareValue } from './copy-format';
+import { type CopyColumn, copyText, fitsColumns, parseCopyText, PIECE, type PrepareValue } from './copy-format';
 import type { FailedStatement, Origin, SentRow } from './errors';
 import type { Group, PlannedInsert } from './flush-plan';
 import { columnValue, type InsertSpec, returnedColumn } from './insert-spec';
@@ -421,7 +421,8 @@ function copyStatement(group: Group<FlushItem>, builder: QueryBuilderInternals, 
     *copyData(chunks?: TextChunks) {
       // text in chunks stays there until the answer anyway: an error may as well read it
       const pieces: (string | Buffer)[] | undefined = chunks || mayNeedValues(meta, columns, keysDrawn) ? [] : undefined;
-      for (const text of copyText(group.inserts.map(({ spec }) => spec.rows), group.inserts.map(({ insert }) => insert.ids), columns, prepare)) {
+      const rows = group.inserts.map(({ spec }) => spec.rows);
+      for (const text of copyText(rows, group.inserts.map(({ insert }) => insert.ids), columns, prepare, chunks ? PIECE : undefined)) {
         const piece = chunks ? chunks.write(text) : text;
         pieces?.push(piece);
         yield piece;

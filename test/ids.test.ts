@@ -1,7 +1,7 @@
 // Pre-allocated primary keys: which tables get them, what values, in what order.
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import { batchTransaction, resetTableMetadata } from '../src';
+import { batchTransaction, type FlushStats, resetTableMetadata } from '../src';
 import pg from 'pg';
 import { databaseSource, databaseUrl, newKnex, otherSchema } from './support/setup';
 import { allocateYoung } from './support/young-garbage';
@@ -178,8 +178,10 @@ describe('pre-allocated ids', () => {
     };
     for (let run = 0; run < 2; run++) {
       await knex.raw('truncate id_default restart identity');
-      const { result, statements } = await recordStatements(db, () => batchTransaction(db, (trx) => job(trx)()));
+      const flushes: FlushStats[] = [];
+      const { result, statements } = await recordStatements(db, () => batchTransaction(db, (trx) => job(trx)(), { onFlush: (stats) => flushes.push(stats) }));
       expect(result).to.equal('6001');
+      expect(flushes.reduce((rows, flush) => rows + flush.rows, 0)).to.equal(6001); // staged text sent before a draw is reported too
       expect(await knex('id_default').where('id', '<=', 2).orderBy('id').pluck('name')).to.deep.equal(['n0', 'n1']);
       // the second time, the first block is what the first run used: one draw, however often the queue was staged
       if (run === 1 && databaseSource() !== 'PGlite') expect(kinds(statements).filter((kind) => kind === 'ids')).to.have.length(1);

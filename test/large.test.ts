@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { BatchInsertError, batchTransaction, type FlushStats } from '../src';
+import { copyText, PIECE } from '../src/copy-format';
 import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordStatements } from './support/statements';
 
@@ -212,5 +213,24 @@ describe('a value pg cannot turn into text, in a COPY group', () => {
       for (const row of docs()) await trx('cp_docs').insert(row);
     });
     expect((await knex.raw('select count(*)::int as n from cp_docs')).rows).to.deep.equal([{ n: 1500 }]);
+  });
+});
+
+describe('COPY text in pieces (src/copy-format.ts)', () => {
+  const prepare = (value: unknown) => String(value);
+  const columns = [{ key: 'name', name: 'name', id: false, json: false }];
+  const rows = [Array.from({ length: 20_000 }, (_, i) => ({ name: `row ${String(i).padStart(8, '0')}` }))]; // 13 characters a line
+  const ids = [rows[0].map(() => undefined)];
+
+  it('starts with a small piece, so that the COPY command leaves at once, and doubles it up to 64 KB', () => {
+    const sizes = [...copyText(rows, ids, columns, prepare)].map((piece) => piece.length);
+    expect(sizes.slice(0, 9)).to.deep.equal([256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536].map((size) => Math.ceil(size / 13) * 13));
+    expect(sizes.slice(9, -1).every((size) => size === Math.ceil(65536 / 13) * 13)).to.equal(true);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).to.equal(20_000 * 13);
+  });
+
+  it('starts at 64 KB for text written ahead of its flush (staged), which waits for nothing when sent', () => {
+    const sizes = [...copyText(rows, ids, columns, prepare, PIECE)].map((piece) => piece.length);
+    expect(sizes.slice(0, -1).every((size) => size === Math.ceil(65536 / 13) * 13)).to.equal(true);
   });
 });
