@@ -61,12 +61,6 @@ export class HeldBegin {
    * but ROLLBACK fails with this error, as plain knex fails the transaction.
    */
   private failure: { error: unknown } | undefined;
-
-  /** A new error for each statement refused after BEGIN failed: knex writes its SQL into the message of the error it is given. */
-  private refusal(): BatchInsertError {
-    const { error } = this.failure!;
-    return new BatchInsertError(`knex-batch-inserts: not run, the transaction's BEGIN failed: ${messageOf(error)}`, { cause: error });
-  }
   private readonly send: KnexClient['_query'];
 
   constructor(private readonly client: KnexClient) {
@@ -93,20 +87,19 @@ export class HeldBegin {
   }
 
   private query(connection: Connection, queryObject: QueryObject): Promise<QueryObject> {
-    const sql = queryObject.sql.trim();
-    if (this.failure && !/^rollback;?$/i.test(sql)) return Promise.reject(this.refusal());
+    const end = transactionEnd(queryObject.sql);
+    if (this.failure && end !== 'ROLLBACK') return Promise.reject(this.refusal());
     if (this.expected) {
       this.expected = false;
-      if (/^begin\b/i.test(sql)) {
+      if (/^\s*begin\b/i.test(queryObject.sql)) {
         this.sql = queryObject.sql;
         return answeredHere(queryObject, 'BEGIN');
       }
     }
     if (this.sql === undefined) return this.send.call(this.client, connection, queryObject);
-    const end = /^(commit|rollback);?$/i.exec(sql);
     if (end) {
       this.sql = undefined;
-      return answeredHere(queryObject, end[1].toUpperCase());
+      return answeredHere(queryObject, end);
     }
     if (!queryObject.bindings?.length) return this.carry(connection, queryObject);
     return this.sendAlone(connection).then(() => this.send.call(this.client, connection, queryObject));
@@ -121,6 +114,12 @@ export class HeldBegin {
     return queryObject;
   }
 
+  /** A new error for each statement refused after BEGIN failed: knex writes its SQL into the message of the error it is given. */
+  private refusal(): BatchInsertError {
+    const { error } = this.failure!;
+    return new BatchInsertError(`knex-batch-inserts: not run, the transaction's BEGIN failed: ${messageOf(error)}`, { cause: error });
+  }
+
   /** The answer to the message that sends the BEGIN; its failure is kept. */
   private sent(answer: Promise<QueryObject>): Promise<QueryObject> {
     return answer.catch((error: unknown) => {
@@ -128,6 +127,12 @@ export class HeldBegin {
       throw error;
     });
   }
+}
+
+/** Which of knex's statements that end a transaction `sql` is, if it is one (transaction-hooks.ts asks too). */
+export function transactionEnd(sql: string): 'COMMIT' | 'ROLLBACK' | undefined {
+  const end = /^\s*(commit|rollback);?\s*$/i.exec(sql);
+  return end ? (end[1].toUpperCase() as 'COMMIT' | 'ROLLBACK') : undefined;
 }
 
 /** Resolves as pg does for a statement that returns no rows (transaction-hooks.ts answers knex's COMMIT with it too). */

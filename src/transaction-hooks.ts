@@ -17,7 +17,7 @@
 import { Batcher, type TransactionAccess } from './batcher';
 import { CopyBatch, type QueryClient } from './copy-batch';
 import type { Origin } from './errors';
-import { answeredHere, heldBeginOf } from './held-begin';
+import { answeredHere, heldBeginOf, transactionEnd } from './held-begin';
 import { checkInsertValues } from './insert-spec';
 import type { Connection, KnexClient, QueryBuilderInternals, QueryObject, Runner, TransactionInternals } from './knex-internals';
 import type { ResolvedOptions } from './options';
@@ -95,7 +95,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
     return conn;
   };
   client._query = function (this: KnexClient, conn: Connection, queryObject: QueryObject) {
-    if (batcher.afterCommit && !/^rollback;?$/i.test(queryObject.sql.trim())) return afterCommitSent(batcher, queryObject);
+    if (batcher.afterCommit && transactionEnd(queryObject.sql) !== 'ROLLBACK') return afterCommitSent(batcher, queryObject);
     return _query.call(this, conn, queryObject).catch((error: unknown) => {
       if (error instanceof Error) pgMessages.set(error, error.message);
       throw error;
@@ -112,7 +112,7 @@ export function hookTransaction(trx: TransactionInternals, options: ResolvedOpti
  * refused, as knex refuses statements of a transaction that has completed.
  */
 function afterCommitSent(batcher: Batcher, queryObject: QueryObject): Promise<QueryObject> {
-  if (batcher.committed && /^commit;?$/i.test(queryObject.sql.trim())) {
+  if (batcher.committed && transactionEnd(queryObject.sql) === 'COMMIT') {
     return answeredHere(queryObject, 'COMMIT');
   }
   return Promise.reject(committedError(queryObject.sql.slice(0, 100)));
