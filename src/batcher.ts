@@ -716,8 +716,7 @@ export class Batcher {
           else await this.writeGroups(segment, this.statementsOf(segment), stats, atEnd);
         }
       }
-      if (!sent) stats.roundTrips = this.roundTrips - roundTripsBefore;
-      this.reported(stats, started);
+      this.reported(stats, started, sent ? undefined : roundTripsBefore); // once sent, counted then (lastSent)
     } catch (error) {
       throw this.fail(error, waiters, inserts);
     } finally {
