@@ -12,6 +12,24 @@ function here(): string {
   return /(\/[^():]+:\d+):\d+\)?$/.exec(frame)![1];
 }
 
+/**
+ * Awaits `count` inserts into e_people while allocating young garbage, so
+ * that the queue ages and, on PostgreSQL, is staged as COPY text; the one at
+ * `bad` has an age that is no number. Returns the line that queued it.
+ */
+async function queueAgingPeople(trx: Knex.Transaction, count: number, bad: number): Promise<string> {
+  let site = '';
+  for (let i = 0; i < count; i++) {
+    allocateYoung(i);
+    if (i === bad) {
+      site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'bad', age: 'forty' }); // prettier-ignore
+    } else {
+      await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
+    }
+  }
+  return site;
+}
+
 describe('errors', () => {
   let knex: Knex;
 
@@ -120,14 +138,7 @@ describe('errors', () => {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
-      for (let i = 0; i < 12_000; i++) {
-        allocateYoung(i);
-        if (i === 9000) {
-          site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'bad', age: 'forty' }); // prettier-ignore
-        } else {
-          await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
-        }
-      }
+      site = await queueAgingPeople(trx, 12_000, 9000);
     }).catch((e) => e);
     // the queue aged every few thousand rows; flushed each time, the bad row would be on another line of another COPY
     expect(error).to.include({ code: '22P02', table: 'e_people' });
@@ -140,14 +151,7 @@ describe('errors', () => {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
-      for (let i = 0; i < 6000; i++) {
-        allocateYoung(i);
-        if (i === 3000) {
-          site = here(); await trx('e_people').insert({ email: 'bad@x', name: 'bad', age: 'forty' }); // prettier-ignore
-        } else {
-          await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok', age: i });
-        }
-      }
+      site = await queueAgingPeople(trx, 6000, 3000);
       // the queue aged and was staged, its rows' ids left to the column default: it goes before ids are drawn
       const outcome = await trx('e_people').insert({ email: 'last@x', name: 'last', age: 1 }).returning('id').catch((e) => e);
       expect(outcome).to.be.an('error'); // this await's draw waited for the staged text, which failed
