@@ -133,7 +133,7 @@ export class CopyBatch {
 
   handleCommandComplete(message: { text?: string }): void {
     if (message.text === 'COMMIT') this.committed = true;
-    else if (message.text !== 'BEGIN') this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
+    else if (message.text !== 'BEGIN' && message.text !== 'ROLLBACK') this.rowCounts.push(Number(/\d+$/.exec(message.text ?? '')?.[0] ?? 0));
   }
 
   /**

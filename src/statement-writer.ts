@@ -25,7 +25,10 @@ const MAX_PARAMETERS = 65_535;
  * (measured with `npm run bench`; see the README's Performance section),
  * unless a COPY of their table is staged: they join it where their columns
  * match, without a statement of their own (staged-copies.ts), and are a
- * small COPY of their own where they do not.
+ * small COPY of their own where they do not. A transaction's first flushes,
+ * small on purpose, and later groups of a table that went by COPY go by COPY
+ * too (RAMP_QUEUE_ROWS in batcher.ts): their COPYs share the round trip of
+ * the others, or of the COMMIT.
  */
 const COPY_MIN_ROWS = 1_000;
 
@@ -137,9 +140,9 @@ export function matchKey(matching: KeyMatching, read: (column: string) => unknow
   return JSON.stringify(parts);
 }
 
-/** The statements of a group, compiled from `template`, a builder of the group's kind; `copyStaged`: a COPY of its table is staged. */
-export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient, copyStaged = false): Statement[] {
-  const copy = copyStatement(group, template, client, copyStaged ? 1 : COPY_MIN_ROWS);
+/** The statements of a group, compiled from `template`, a builder of the group's kind; `copyAnySize`: by COPY if it can be, whatever its size. */
+export function writeStatements(group: Group<FlushItem>, template: QueryBuilderInternals, client: KnexClient, copyAnySize = false): Statement[] {
+  const copy = copyStatement(group, template, client, copyAnySize ? 1 : COPY_MIN_ROWS);
   if (copy) return [copy];
   const names = new ColumnNames(group);
   const rows = prepareRows(group, names);

@@ -83,7 +83,8 @@ describe('errors', () => {
     }).catch((e) => e);
     expect(error).to.be.instanceOf(BatchInsertError);
     expect(error).to.include({ code: '22P02', table: 'e_people' });
-    expect(error.where).to.match(/^COPY e_people, line 1501, column age/);
+    // the transaction's first rows go in flushes of 400 (RAMP_QUEUE_ROWS in batcher.ts): the 1,501st is line 301 of the fourth
+    expect(error.where).to.match(/^COPY e_people, line 301, column age/);
     expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
     expect(error.message).to.contain('row 0 of the insert queued at');
     expect(await count()).to.equal(1);
@@ -94,9 +95,9 @@ describe('errors', () => {
     const sites = { first: '', second: '' };
     const error = await batchTransaction(knex, async (trx) => {
       for (let i = 0; i < 1500; i++) {
-        if (i === 400) {
+        if (i === 100) {
           sites.first = here(); await trx('e_people').insert({ email: 'twice@x', name: 'first' }); // prettier-ignore
-        } else if (i === 1200) {
+        } else if (i === 300) {
           sites.second = here(); await trx('e_people').insert({ email: 'twice@x', name: 'second' }); // prettier-ignore
         } else {
           await trx('e_people').insert({ email: `ok${i}@x`, name: 'ok' });
@@ -104,7 +105,7 @@ describe('errors', () => {
       }
     }, { captureCallSites: true }).catch((e) => e);
     expect(error).to.include({ code: '23505', table: 'e_people', detail: 'Key (email)=(twice@x) already exists.' });
-    expect(error.where).to.match(/^COPY e_people, line 1201/);
+    expect(error.where).to.match(/^COPY e_people, line 301/); // both in the transaction's first flush, of 400 rows
     expect(error.queuedAt).to.match(new RegExp(`^${sites.second}:`));
     expect(error.message).to.contain(`2 rows of the statement have this key; the others were queued at ${sites.first}:`);
     expect(await count()).to.equal(1);
@@ -140,9 +141,10 @@ describe('errors', () => {
     const error = await batchTransaction(knex, async (trx) => {
       site = await queueAgingPeople(trx, 12_000, 9000);
     }).catch((e) => e);
-    // the queue aged every few thousand rows; flushed each time, the bad row would be on another line of another COPY
+    // after the transaction's first 4,000 rows (RAMP_ROWS in batcher.ts), the queue aged every few thousand rows;
+    // flushed each time, the bad row would be on another line of another COPY
     expect(error).to.include({ code: '22P02', table: 'e_people' });
-    expect(error.where).to.match(/^COPY e_people, line 9001, column age/);
+    expect(error.where).to.match(/^COPY e_people, line 5001, column age/);
     expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
     expect(await count()).to.equal(1);
   });
@@ -151,14 +153,14 @@ describe('errors', () => {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
-      site = await queueAgingPeople(trx, 6000, 3000);
+      site = await queueAgingPeople(trx, 9000, 6000); // after the transaction's first 4,000 rows (RAMP_ROWS in batcher.ts)
       // the queue aged and was staged, its rows' ids left to the column default: it goes before ids are drawn
       const outcome = await trx('e_people').insert({ email: 'last@x', name: 'last', age: 1 }).returning('id').catch((e) => e);
       expect(outcome).to.be.an('error'); // this await's draw waited for the staged text, which failed
       throw outcome;
     }).catch((e) => e);
     expect(error).to.include({ code: '22P02', table: 'e_people' });
-    expect(error.where).to.match(/^COPY e_people, line 3001, column age/);
+    expect(error.where).to.match(/^COPY e_people, line 2001, column age/);
     expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
     expect(await count()).to.equal(1);
   });
@@ -232,7 +234,7 @@ describe('errors', () => {
       const error = await batchTransaction(knex, async (trx) => {
         for (let i = 0; i < 1200; i++) {
           await trx('e_tags').insert({ label: `tag ${i}` });
-          if (i === 900) {
+          if (i === 350) { // in the transaction's first flush, of 400 rows, with tag 300
             site = here(); await trx('e_tags').insert({ label: 'tag 300' }); // prettier-ignore
           }
         }

@@ -274,25 +274,30 @@ describe('queueing and flushing', () => {
     const flushes: FlushStats[] = [];
     const { statements } = await recordStatements(db, () =>
       batchTransaction(db, async (trx) => {
-        for (let i = 0; i < 6000; i++) {
+        for (let i = 0; i < 12000; i++) {
+          // the transaction's first 4,000 rows go in flushes of 400 (RAMP_ROWS in batcher.ts), as INSERTs on PGlite, which
+          // answers them only while the code waits: a queue that ages before they are answered waits for them
+          if (i === 4000) await trx.flush();
           allocateYoung(i);
           await trx('q_items').insert({ name: `g${i}` });
         }
       }, { maxQueuedRows: 1_000_000, onFlush: (stats) => flushes.push(stats) }),
     );
-    expect(flushes.reduce((rows, flush) => rows + flush.rows, 0)).to.equal(6000);
+    expect(flushes.reduce((rows, flush) => rows + flush.rows, 0)).to.equal(12000);
     if (databaseSource() === 'PGlite') {
       // its socket server takes no COPY: the aged queues are flushed as INSERTs
-      expect(flushes.length).to.be.at.least(2);
-      expect(flushes.slice(0, -1).every(({ rows }) => rows >= 2500)).to.equal(true);
+      expect(flushes.slice(0, 10).map(({ rows }) => rows)).to.deep.equal(Array(10).fill(400));
+      expect(flushes.length).to.be.at.least(12);
+      expect(flushes.slice(10, -1).every(({ rows }) => rows >= 2500)).to.equal(true);
     } else {
-      // the text of the aged queues waited for the flush before COMMIT, which sent it and the rest as one COPY;
-      // no id was awaited, so no id is drawn: the column default numbers the rows as the COPY runs, in queue order
-      expect(flushes).to.have.length(1);
-      expect(flushes[0].staged).to.be.at.least(2500);
-      expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', 'copy q_items', 'COMMIT']);
+      // after the transaction's first 4,000 rows, in flushes of 400 (RAMP_ROWS in batcher.ts), the text of the aged queues
+      // waited for the flush before COMMIT, which sent it and the rest as one COPY; no id was awaited, so no id is drawn:
+      // the column default numbers the rows as the COPY runs, in queue order
+      expect(flushes.map(({ rows }) => rows)).to.deep.equal([...Array<number>(10).fill(400), 8000]);
+      expect(flushes[10].staged).to.be.at.least(2500);
+      expect(kinds(statements)).to.deep.equal(['BEGIN', 'catalog', ...Array<string>(11).fill('copy q_items'), 'COMMIT']);
     }
-    expect(await knex('q_items').orderBy('id').pluck('name')).to.deep.equal(Array.from({ length: 6000 }, (_, i) => `g${i}`));
+    expect(await knex('q_items').orderBy('id').pluck('name')).to.deep.equal(Array.from({ length: 12000 }, (_, i) => `g${i}`));
   });
 
   it('COMMIT waits for a flush under way whose ids already let the callback return', async () => {

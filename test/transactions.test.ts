@@ -5,6 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import { batchTransaction, withBatchInserts } from '../src';
+import { CopyBatch } from '../src/copy-batch';
 import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordRoundTrips, recordStatements } from './support/statements';
 
@@ -80,18 +81,20 @@ describe('transactions', () => {
     const db = newKnex();
     let trx: Knex.Transaction | undefined;
     let late: Promise<string> | undefined;
+    let copies = 0;
     db.on('query', ({ sql }: { sql: string }) => {
       // right after the batch of COPY and COMMIT is handed to pg, before its answer: code the callback left running
-      if (late === undefined && sql.startsWith('copy')) {
+      if (late === undefined && sql.startsWith('copy') && ++copies === 4) {
         late = new Promise((resolve) => setImmediate(resolve)).then(() => trx!('tx_items').insert({ name: 'late' })).then(() => 'written', (e: Error) => e.message);
       }
     });
     await batchTransaction(db, async (t) => {
       trx = t;
-      for (let i = 0; i < 1200; i++) await t('tx_items').insert({ name: `n${i}` }); // one COPY, the last flush
+      // three flushes of 400 rows (RAMP_QUEUE_ROWS in batcher.ts), then the fourth COPY: the last flush, with the COMMIT
+      for (let i = 0; i < 1300; i++) await t('tx_items').insert({ name: `n${i}` });
     });
     expect(await late).to.match(/COMMIT went with its last flush|Transaction query already complete/);
-    expect(await knex('tx_items').count('* as n')).to.deep.equal([{ n: '1200' }]);
+    expect(await knex('tx_items').count('* as n')).to.deep.equal([{ n: '1300' }]);
   });
 
   it('a savepoint the callback left open gets an error once the last flush carried the COMMIT, and writes nothing outside it', async function () {
@@ -99,8 +102,9 @@ describe('transactions', () => {
     const db = newKnex();
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
+    let copies = 0;
     db.on('query', ({ sql }: { sql: string }) => {
-      if (sql.startsWith('copy')) open(); // as the batch of COPY and COMMIT is handed to pg
+      if (sql.startsWith('copy') && ++copies === 4) open(); // as the batch of COPY and COMMIT is handed to pg
     });
     let nested: Promise<string> | undefined;
     await batchTransaction(db, async (trx) => {
@@ -109,7 +113,8 @@ describe('transactions', () => {
         await sp('tx_items').insert({ name: 'late' });
       }).then(() => 'written', (e: Error) => e.message);
       await new Promise((resolve) => setImmediate(resolve)); // the savepoint is open
-      for (let i = 0; i < 1200; i++) await trx('tx_items').insert({ name: `n${i}` }); // one COPY, the last flush
+      // three flushes of 400 rows (RAMP_QUEUE_ROWS in batcher.ts), then the fourth COPY: the last flush, with the COMMIT
+      for (let i = 0; i < 1300; i++) await trx('tx_items').insert({ name: `n${i}` });
     });
     expect(await nested).to.match(/COMMIT went with its last flush|Transaction query already complete/);
     expect(await knex('tx_items').where('name', 'late').count('* as n')).to.deep.equal([{ n: '0' }]);
@@ -158,17 +163,37 @@ describe('transactions', () => {
       }
     };
 
-    it('goes with the first id draw; the last COPYs carry the COMMIT: 2 round trips for 1,200 parents and children', async function () {
+    it('goes with the first id draw; the last COPYs carry the COMMIT: 3 round trips for 300 parents and children', async function () {
       if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
-      await batchTransaction(knex, (trx) => addFamilies(trx, 1200)); // a job run again draws its ids in one query
+      await batchTransaction(knex, (trx) => addFamilies(trx, 300)); // a job run again draws its ids in one query
       await knex.raw('truncate tx_parents, tx_children restart identity');
-      const { roundTrips } = await recordRoundTrips(() => recordStatements(knex, () => batchTransaction(knex, (trx) => addFamilies(trx, 1200))));
-      expect(roundTrips.map((text) => text.replace(/ \(.*/s, ''))).to.deep.equal([
-        'BEGIN;\nselect', 'copy "tx_parents"', // the second: its COPYs and the COMMIT, in one message
-      ]);
-      expect(roundTrips[1].split(';\n').map((sql) => sql.replace(/ \(.*/, ''))).to.deep.equal(['copy "tx_parents"', 'copy "tx_children"', 'commit']);
+      const { roundTrips } = await recordRoundTrips(() => recordStatements(knex, () => batchTransaction(knex, (trx) => addFamilies(trx, 300))));
+      // 600 rows: a flush of the first 400 (RAMP_QUEUE_ROWS in batcher.ts), then the last one with the COMMIT
+      expect(roundTrips.map((text) => text.replace(/ \(.*/s, ''))).to.deep.equal(['BEGIN;\nselect', 'copy "tx_parents"', 'copy "tx_parents"']);
+      expect(roundTrips[2].split(';\n').map((sql) => sql.replace(/ \(.*/, ''))).to.deep.equal(['copy "tx_parents"', 'copy "tx_children"', 'commit']);
       const { rows } = await knex.raw('select count(*)::int n from tx_children c join tx_parents p on p.id = c.parent_id and p.name = \'p\' || c.n');
-      expect(rows[0].n).to.equal(1200);
+      expect(rows[0].n).to.equal(300);
+    });
+
+    it('when the last row filled the queue, COMMIT goes right behind its flush, before that flush is answered', async function () {
+      if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: COMMIT goes on its own
+      const events: string[] = [];
+      const { submit, handleReadyForQuery } = CopyBatch.prototype;
+      CopyBatch.prototype.submit = function (this: CopyBatch, ...args: Parameters<CopyBatch['submit']>) {
+        if (!this.sent) events.push(`sent ${this.text.split(/\s/)[0]}`);
+        return submit.apply(this, args);
+      };
+      CopyBatch.prototype.handleReadyForQuery = function (this: CopyBatch) {
+        events.push(`answered ${this.text.split(/\s/)[0]}`);
+        return handleReadyForQuery.apply(this);
+      };
+      try {
+        await batchTransaction(knex, (trx) => addFamilies(trx, 200)); // 400 rows: the last one fills the queue
+      } finally {
+        Object.assign(CopyBatch.prototype, { submit, handleReadyForQuery });
+      }
+      expect(events).to.deep.equal(['sent copy', 'sent commit', 'answered copy', 'answered commit']);
+      expect(await knex('tx_children').count('* as n')).to.deep.equal([{ n: '200' }]);
     });
 
     it('knex still reports it, in its place', async () => {
