@@ -233,6 +233,8 @@ export class Batcher {
   private answered = 0;
   /** Rows flushes have taken off the queue, for RAMP_ROWS. */
   private rowsTaken = 0;
+  /** A flush of the ramp (RAMP_QUEUE_ROWS) was answered before it was released: see `ramping`. */
+  private rampStopped = false;
   /** Tables that went by COPY in this transaction: their later groups do too, whatever their size (see RAMP_QUEUE_ROWS). */
   private readonly copiedTables = new Set<string>();
   /** Inserts queued so far, for captureCallSites: 'sampled'. */
@@ -380,7 +382,7 @@ export class Batcher {
    * their answer. Where commitsWith says no, knex sends COMMIT, as always.
    */
   private async commitBehind(): Promise<void> {
-    if (this.onTheirWay.length === 0 || !this.commitsWith([])) return;
+    if (this.commitSent || this.onTheirWay.length === 0 || !this.commitsWith([])) return;
     try {
       await this.copyStatements([], { commit: () => true });
     } catch (error) {
@@ -469,9 +471,15 @@ export class Batcher {
     return this.pendingRows >= this.options.maxQueuedRows || this.ramping();
   }
 
-  /** The queue holds RAMP_QUEUE_ROWS rows and the transaction has let go fewer than RAMP_ROWS. */
+  /**
+   * The transaction has let go fewer than RAMP_ROWS rows and the queue holds
+   * RAMP_QUEUE_ROWS, unless a flush of the ramp ended with INSERTs (a table
+   * COPY cannot write, a server without COPY): such a flush lets the next
+   * task start only once it is answered, and the await that fills the queue
+   * again would wait for that answer each time.
+   */
   private ramping(): boolean {
-    return this.queuedRows >= RAMP_QUEUE_ROWS && this.rowsTaken < RAMP_ROWS;
+    return !this.rampStopped && this.rowsTaken < RAMP_ROWS && this.queuedRows >= RAMP_QUEUE_ROWS;
   }
 
   /** Rows a flush would send now: those queued, and those staged as text. */
@@ -503,15 +511,18 @@ export class Batcher {
         this.room = undefined;
         if (!this.queueDue()) return resolve(); // taken meanwhile
         const carried = this.pendingRows;
+        const ramp = this.ramping();
+        let released = false;
         // takes the queue before it first awaits; once its statements are sent, it is on its way
         const sent = () => {
+          released = true;
           this.rowsOnTheirWay += carried;
           listUntilSettled(this.onTheirWay, flushing.finally(() => (this.rowsOnTheirWay -= carried)));
           release();
         };
-        const flushing: Promise<unknown> = this.flushQueue({ release: sent, stage: !this.queueFull(), copyAnySize: this.ramping() });
+        const flushing: Promise<unknown> = this.flushQueue({ release: sent, stage: !this.queueFull(), copyAnySize: ramp });
         resolve();
-        await flushing;
+        await flushing.finally(() => (this.rampStopped ||= ramp && !released));
       }).catch(reject); // after resolve(), the failure reaches the next await instead
     }));
   }
@@ -731,6 +742,7 @@ export class Batcher {
     let inserts: QueuedInsert[] = [];
     let waiters: IdWaiter[] = [];
     const numbered = this.ids.numberingTaken();
+    const earlier = [...this.onTheirWay];
     this.flushStats = stats;
     try {
       for (const insert of this.queue) this.readQueuedInsert(insert); // re-read what was never awaited
@@ -747,7 +759,8 @@ export class Batcher {
       numbered();
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
-      const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0], copyAnySize) : [];
+      const copyWhen = { anySize: copyAnySize, copied: release !== undefined || mayCommit };
+      const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0], copyWhen) : [];
       if (mayStage && segments.length === 1 && this.staged.stage(first)) return this.reported(stats, started, roundTripsBefore); // staged text may have gone before a draw
       let sent = false;
       const lastSent = () => {
@@ -766,11 +779,12 @@ export class Batcher {
         } else {
           const atEnd = i === segments.length - 1 ? end : undefined;
           if (i === 0) await this.writeWithStaged(segment, first, stats, atEnd);
-          else await this.writeGroups(segment, this.statementsOf(segment, copyAnySize), stats, atEnd);
+          else await this.writeGroups(segment, this.statementsOf(segment, copyWhen), stats, atEnd);
         }
       }
       this.reported(stats, started, sent ? undefined : roundTripsBefore); // once sent, counted then (lastSent)
     } catch (error) {
+      await Promise.all(earlier); // sent behind a flush that failed, this one failed because of it: that flush's error goes first
       throw this.fail(error, waiters, inserts);
     } finally {
       numbered();
@@ -840,9 +854,15 @@ export class Batcher {
     return segments;
   }
 
-  private statementsOf(groups: readonly Group<FlushItem>[], copyAnySize: boolean): Statement[] {
+  /**
+   * The statements of `groups`. With `anySize`, every group goes by COPY if
+   * COPY can carry it, whatever its size; with `copied`, those of a table
+   * that went by COPY in this transaction (in a background flush or the last
+   * one, where a COPY shares the round trip of the others or of the COMMIT).
+   */
+  private statementsOf(groups: readonly Group<FlushItem>[], { anySize: all, copied }: { anySize: boolean; copied: boolean }): Statement[] {
     return groups.flatMap((group) => {
-      const anySize = copyAnySize || this.staged.holds(group.meta) || (group.meta !== undefined && this.copiedTables.has(group.meta.id));
+      const anySize = all || this.staged.holds(group.meta) || (copied && group.meta !== undefined && this.copiedTables.has(group.meta.id));
       const statements = writeStatements(group, this.templateFor(group), this.tx.client, anySize);
       if (group.meta && statements[0]?.copyData) this.copiedTables.add(group.meta.id);
       return statements;
@@ -855,9 +875,10 @@ export class Batcher {
    * that is not a savepoint (of a batching transaction or a plain knex one),
    * nothing queued after it, and no await waiting for its answer or for the
    * answer of a flush before it still on its way, which could resume code
-   * that queues more. Should a flush on its way fail, the server skips the
-   * rest, COMMIT included (copy-batch.ts), and the transaction fails with
-   * that flush's error, as it would have at COMMIT. Not with onFlush, which
+   * that queues more. Should a flush on its way fail, the server refuses
+   * what was sent behind it and skips a COMMIT that goes with COPYs
+   * (copy-batch.ts), or answers a COMMIT sent alone with ROLLBACK; the
+   * transaction fails with that flush's error, as it would have at COMMIT. Not with onFlush, which
    * is called after the flush and may still fail the transaction.
    */
   private commitsWith(inserts: readonly QueuedInsert[]): boolean {
@@ -949,7 +970,7 @@ export class Batcher {
     }
     if (error !== undefined) throw this.statementFailed(error, statements[rowCounts.length] ?? statements[statements.length - 1]);
     if (rowCounts.length !== statements.length) throw new Error(`knex-batch-inserts: ${statements.length} COPY commands answered ${rowCounts.length} times`);
-    if (carriesCommit && !committed) throw new Error('knex-batch-inserts: COMMIT, sent with the last flush, was answered with ROLLBACK'); // a flush before it failed
+    if (carriesCommit && !committed) throw new Error('knex-batch-inserts: COMMIT, sent with the last flush, was answered with ROLLBACK'); // the transaction failed before it: a flush on its way
     return rowCounts.map((rowCount) => ({ rows: [], rowCount }));
   }
 

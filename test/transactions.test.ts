@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
-import { batchTransaction, withBatchInserts } from '../src';
+import { BatchInsertError, batchTransaction, withBatchInserts } from '../src';
 import { CopyBatch } from '../src/copy-batch';
 import { databaseSource, newKnex } from './support/setup';
 import { kinds, recordRoundTrips, recordStatements } from './support/statements';
@@ -194,6 +194,23 @@ describe('transactions', () => {
       }
       expect(events).to.deep.equal(['sent copy', 'sent commit', 'answered copy', 'answered commit']);
       expect(await knex('tx_children').count('* as n')).to.deep.equal([{ n: '200' }]);
+    });
+
+    it('a COMMIT sent behind a flush that fails is answered with ROLLBACK: the transaction fails with that flush\'s error', async function () {
+      if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: COMMIT goes on its own
+      const { roundTrips, result: error } = await recordRoundTrips(() =>
+        batchTransaction(knex, async (trx) => {
+          for (let i = 0; i < 200; i++) { // 400 rows: the last one fills the queue, COMMIT goes behind its flush
+            const [{ id }] = await trx('tx_parents').insert({ name: `p${i}` }).returning('id');
+            await trx('tx_children').insert({ parent_id: id, n: i === 150 ? null : i });
+          }
+        }).catch((e) => e),
+      );
+      expect(roundTrips.slice(-3).map((text) => text.split(/\s/)[0])).to.deep.equal(['copy', 'commit', 'ROLLBACK']);
+      expect(error).to.be.instanceOf(BatchInsertError);
+      expect(error).to.include({ code: '23502', table: 'tx_children', column: 'n' });
+      expect(error.where).to.match(/^COPY tx_children, line 151/);
+      expect((await knex.raw('select (select count(*) from tx_parents)::int p, (select count(*) from tx_children)::int c')).rows).to.deep.equal([{ p: 0, c: 0 }]);
     });
 
     it('knex still reports it, in its place', async () => {
