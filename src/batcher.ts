@@ -27,9 +27,9 @@
 // When the queue holds maxQueuedRows rows, or 400 among the transaction's
 // first 4,000 (see RAMP_QUEUE_ROWS), or 2,500 once the code has allocated
 // half of V8's young generation since the queue began (see YOUNG_SHARE), it
-// goes to a flush that runs in the background (`makeRoom`,
-// the one path for a full queue: the await that filled it calls it, and so
-// does the end-of-tick job, for inserts never awaited). The await that
+// goes to a flush that runs in the background (`makeRoom`, the one path for
+// a full queue: the await that filled it calls it, and so does the
+// end-of-tick job, for inserts never awaited). The await that
 // filled the queue resolves once that flush has taken it (one that found it
 // aged does not wait), so the code queues the next batch while the server
 // writes this one. A queue taken only because it aged, whose flush is all
@@ -171,8 +171,9 @@ const EARLY_FLUSH_ROWS = 2_500;
 
 /**
  * A transaction's first RAMP_ROWS rows go in flushes of RAMP_QUEUE_ROWS
- * rows, sent in the background, each group by COPY whatever its size, and
- * so is every later row of a table that went by COPY (copiedTables). The
+ * rows, sent in the background, each group by COPY whatever its size; later
+ * groups of a table that went by COPY do too where they share a round trip
+ * (copiedTables, Batcher.statementsOf). The
  * server is idle while the code queues: without this, it gets a loop's first
  * rows only at COMMIT, or when maxQueuedRows are queued, and its work all
  * comes after the loop's. Small flushes put it to work after the first few
@@ -235,7 +236,7 @@ export class Batcher {
   private rowsTaken = 0;
   /** A flush of the ramp (RAMP_QUEUE_ROWS) was answered before it was released: see `ramping`. */
   private rampStopped = false;
-  /** Tables that went by COPY in this transaction: their later groups do too, whatever their size (see RAMP_QUEUE_ROWS). */
+  /** Tables that went by COPY in this transaction: their later groups may too, whatever their size (see statementsOf). */
   private readonly copiedTables = new Set<string>();
   /** Inserts queued so far, for captureCallSites: 'sampled'. */
   private origins = 0;
@@ -878,8 +879,9 @@ export class Batcher {
    * that queues more. Should a flush on its way fail, the server refuses
    * what was sent behind it and skips a COMMIT that goes with COPYs
    * (copy-batch.ts), or answers a COMMIT sent alone with ROLLBACK; the
-   * transaction fails with that flush's error, as it would have at COMMIT. Not with onFlush, which
-   * is called after the flush and may still fail the transaction.
+   * transaction fails with that flush's error, as it would have at COMMIT.
+   * Not with onFlush, which is called after the flush and may still fail
+   * the transaction.
    */
   private commitsWith(inserts: readonly QueuedInsert[]): boolean {
     if (this.tx.nested || this.options.onFlush || this.queue.length > 0 || this.idWaiters.length > 0) return false;
