@@ -45,8 +45,9 @@
 // The queue is also flushed before any other statement reaches the connection
 // (`settle`, called by the hooks in transaction-hooks.ts), on `trx.flush()`,
 // and before COMMIT (`finish`), which also wait for the flushes on their way;
-// the last flush carries the COMMIT, or, with nothing left to flush, COMMIT
-// goes right behind the flushes on their way (`commitBehind`).
+// the last flush carries the COMMIT where `commitsWith` allows, or, with
+// nothing left to flush, COMMIT goes right behind the flushes on their way
+// (`commitBehind`).
 // All database work of a transaction goes through `exclusive`, one task at a
 // time, in the order it was asked for, except that a flush whose COPY batch
 // pg holds lets the next task start while it waits for the answer; pg answers
@@ -93,7 +94,8 @@ export interface TransactionAccess {
    * each announced to knex's `query` listeners like any statement. While the
    * connection is still answering an earlier batch, they are written right
    * behind it rather than after its answer. `sent` is called once pg holds
-   * them. With `commit`, COMMIT follows them in the same round trip.
+   * them. With `commit`, COMMIT follows them in the same round trip; with
+   * no commands, it goes alone (Batcher.commitBehind).
    */
   copy(commands: readonly CopyCommand[], sent?: () => void, commit?: boolean): Promise<CopyBatchResult>;
   /** Runs a builder exactly as knex would, without waiting for the queue. */
@@ -114,8 +116,8 @@ interface FlushRequest {
   stage?: boolean;
   /** The last flush before COMMIT: it may carry it (Batcher.commitsWith). */
   mayCommit?: boolean;
-  /** Every group COPY can carry goes by COPY, whatever its size (see RAMP_QUEUE_ROWS). */
-  copyAnySize?: boolean;
+  /** A flush of the ramp (RAMP_QUEUE_ROWS): every group COPY can carry goes by COPY, whatever its size. */
+  ramp?: boolean;
 }
 
 /**
@@ -172,15 +174,16 @@ const EARLY_FLUSH_ROWS = 2_500;
 /**
  * A transaction's first RAMP_ROWS rows go in flushes of RAMP_QUEUE_ROWS
  * rows, sent in the background, each group by COPY whatever its size; later
- * groups of a table that went by COPY do too where they share a round trip
- * (copiedTables, Batcher.statementsOf). The
+ * groups of a table that went by COPY do too, in background flushes and the
+ * last one (copiedTables, Batcher.statementsOf). The
  * server is idle while the code queues: without this, it gets a loop's first
  * rows only at COMMIT, or when maxQueuedRows are queued, and its work all
  * comes after the loop's. Small flushes put it to work after the first few
- * hundred rows, and the flush at COMMIT is small. 1,000 parents and children
- * took 1.33x and 1.39x the COPY floor's time without this, 1.15x and 1.05x
- * with it (`npm run bench -- --rows 1000 --latency 0 --reps 15 --contenders
- * knex-batch-inserts,copy`, two runs each, alternating); flushing only while
+ * hundred rows, and for a loop of up to 4,000 rows the flush at COMMIT is
+ * small. 1,000 parents and children took 1.33x and 1.39x the COPY floor's
+ * time without this, 1.15x and 1.05x with it (`npm run bench -- --rows 1000
+ * --latency 0 --reps 15 --contenders knex-batch-inserts,copy`, two runs
+ * each, alternating, at 9483aa9 and 6f5afd8); flushing only while
  * the server was idle, or in flushes growing from 400 rows, gained less.
  * Beyond RAMP_ROWS, flushes stay large: the server spends about a
  * millisecond on each COPY besides its rows (staged-copies.ts), and
@@ -234,7 +237,7 @@ export class Batcher {
   private answered = 0;
   /** Rows flushes have taken off the queue, for RAMP_ROWS. */
   private rowsTaken = 0;
-  /** A flush of the ramp (RAMP_QUEUE_ROWS) was answered before it was released: see `ramping`. */
+  /** A flush of the ramp (RAMP_QUEUE_ROWS) ended without being released (INSERTs, a failure, nothing sent): see `ramping`. */
   private rampStopped = false;
   /** Tables that went by COPY in this transaction: their later groups may too, whatever their size (see statementsOf). */
   private readonly copiedTables = new Set<string>();
@@ -387,8 +390,7 @@ export class Batcher {
     try {
       await this.copyStatements([], { commit: () => true });
     } catch (error) {
-      await Promise.all(this.onTheirWay); // a flush on its way that failed made the server roll back: its error is the transaction's
-      throw this.fail(error, []);
+      throw await this.failBehind(this.onTheirWay, error, []); // a flush on its way that failed made the server roll back
     }
   }
 
@@ -521,7 +523,7 @@ export class Batcher {
           listUntilSettled(this.onTheirWay, flushing.finally(() => (this.rowsOnTheirWay -= carried)));
           release();
         };
-        const flushing: Promise<unknown> = this.flushQueue({ release: sent, stage: !this.queueFull(), copyAnySize: ramp });
+        const flushing: Promise<unknown> = this.flushQueue({ release: sent, stage: !this.queueFull(), ramp });
         resolve();
         await flushing.finally(() => (this.rampStopped ||= ramp && !released));
       }).catch(reject); // after resolve(), the failure reaches the next await instead
@@ -609,7 +611,7 @@ export class Batcher {
       if (insert.state === 'queued') return true;
       this.awaitingFlush.delete(insert);
     }
-    return this.idWaiters.length > 0 && this.queueFull();
+    return this.idWaiters.length > 0 && this.pendingRows >= this.options.maxQueuedRows; // a ramp's queue goes by makeRoom
   }
 
   /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */
@@ -736,7 +738,7 @@ export class Batcher {
    * and that no await waits for is staged, not sent (staged-copies.ts); with
    * `mayCommit`, the last one before COMMIT may carry it (commitsWith).
    */
-  private async flushQueue({ upTo, release, stage = false, mayCommit = false, copyAnySize = false }: FlushRequest = {}): Promise<FlushStats> {
+  private async flushQueue({ upTo, release, stage = false, mayCommit = false, ramp = false }: FlushRequest = {}): Promise<FlushStats> {
     const started = performance.now();
     const roundTripsBefore = this.roundTrips;
     const stats = noStats();
@@ -760,7 +762,7 @@ export class Batcher {
       numbered();
       for (const waiter of waiters) waiter.resolve(this.ids.answer(waiter.insert, waiter.spec, this.tx.client));
       if (this.staged.rows > 0 && !Array.isArray(segments[0])) segments.unshift([]); // staged rows go first
-      const copyWhen = { anySize: copyAnySize, copied: release !== undefined || mayCommit };
+      const copyWhen = { ramp, copied: release !== undefined || mayCommit }; // a background flush has a release
       const first = Array.isArray(segments[0]) ? this.statementsOf(segments[0], copyWhen) : [];
       if (mayStage && segments.length === 1 && this.staged.stage(first)) return this.reported(stats, started, roundTripsBefore); // staged text may have gone before a draw
       let sent = false;
@@ -785,8 +787,7 @@ export class Batcher {
       }
       this.reported(stats, started, sent ? undefined : roundTripsBefore); // once sent, counted then (lastSent)
     } catch (error) {
-      await Promise.all(earlier); // sent behind a flush that failed, this one failed because of it: that flush's error goes first
-      throw this.fail(error, waiters, inserts);
+      throw await this.failBehind(earlier, error, waiters, inserts);
     } finally {
       numbered();
       if (this.flushStats === stats) this.flushStats = undefined;
@@ -856,14 +857,14 @@ export class Batcher {
   }
 
   /**
-   * The statements of `groups`. With `anySize`, every group goes by COPY if
-   * COPY can carry it, whatever its size; with `copied`, those of a table
-   * that went by COPY in this transaction (in a background flush or the last
-   * one, where a COPY shares the round trip of the others or of the COMMIT).
+   * The statements of `groups`. A group goes by COPY whatever its size, if
+   * COPY can carry it, in a flush of the ramp; where a COPY of its table is
+   * staged; and, with `copied` (a background flush or the last one before
+   * COMMIT), where its table went by COPY earlier in the transaction.
    */
-  private statementsOf(groups: readonly Group<FlushItem>[], { anySize: all, copied }: { anySize: boolean; copied: boolean }): Statement[] {
+  private statementsOf(groups: readonly Group<FlushItem>[], { ramp, copied }: { ramp: boolean; copied: boolean }): Statement[] {
     return groups.flatMap((group) => {
-      const anySize = all || this.staged.holds(group.meta) || (copied && group.meta !== undefined && this.copiedTables.has(group.meta.id));
+      const anySize = ramp || this.staged.holds(group.meta) || (copied && group.meta !== undefined && this.copiedTables.has(group.meta.id));
       const statements = writeStatements(group, this.templateFor(group), this.tx.client, anySize);
       if (group.meta && statements[0]?.copyData) this.copiedTables.add(group.meta.id);
       return statements;
@@ -972,7 +973,7 @@ export class Batcher {
     }
     if (error !== undefined) throw this.statementFailed(error, statements[rowCounts.length] ?? statements[statements.length - 1]);
     if (rowCounts.length !== statements.length) throw new Error(`knex-batch-inserts: ${statements.length} COPY commands answered ${rowCounts.length} times`);
-    if (carriesCommit && !committed) throw new Error('knex-batch-inserts: COMMIT, sent with the last flush, was answered with ROLLBACK'); // the transaction failed before it: a flush on its way
+    if (carriesCommit && !committed) throw new Error('knex-batch-inserts: COMMIT, sent behind the last flush, was answered with ROLLBACK'); // the transaction failed before it: a flush on its way
     return rowCounts.map((rowCount) => ({ rows: [], rowCount }));
   }
 
@@ -991,6 +992,16 @@ export class Batcher {
     } catch (error) {
       throw new BatchInsertError(`knex-batch-inserts: an insert that ran on its own failed: ${messageOf(error)}`, { origin: insert.origin, cause: error });
     }
+  }
+
+  /**
+   * `fail`, once the flushes sent before are answered: one sent behind a
+   * flush that failed fails only because of it, and that flush's error is
+   * the transaction's, whichever answer's promise jobs run first.
+   */
+  private async failBehind(earlier: readonly Promise<void>[], error: unknown, waiters: readonly IdWaiter[], inserts?: readonly QueuedInsert[]): Promise<unknown> {
+    await Promise.all(earlier);
+    return this.fail(error, waiters, inserts);
   }
 
   /** Records the first failure and rejects everything waiting; returns the error to throw. */

@@ -26,9 +26,9 @@ const MAX_PARAMETERS = 65_535;
  * unless a COPY of their table is staged: they join it where their columns
  * match, without a statement of their own (staged-copies.ts), and are a
  * small COPY of their own where they do not. A transaction's first flushes,
- * small on purpose, and later groups of a table that went by COPY go by COPY
- * too (RAMP_QUEUE_ROWS in batcher.ts): their COPYs share the round trip of
- * the others, or of the COMMIT.
+ * small on purpose, go by COPY too (RAMP_QUEUE_ROWS in batcher.ts), and so,
+ * in background flushes and the last one, do later groups of a table that
+ * went by COPY (Batcher.statementsOf).
  */
 const COPY_MIN_ROWS = 1_000;
 

@@ -64,7 +64,7 @@ describe('transactions', () => {
   });
 
   it('in a savepoint of a plain knex transaction, the last flush does not carry a COMMIT: the outer rollback undoes it', async () => {
-    const rows = Array.from({ length: 1200 }, (_, i) => ({ name: `in savepoint ${i}` })); // one COPY, the last flush
+    const rows = Array.from({ length: 1200 }, (_, i) => ({ name: `in savepoint ${i}` })); // three COPYs, flushes of 400 rows
     const outcome = await knex.transaction(async (plain) => {
       await batchTransaction(plain, async (trx) => {
         for (const row of rows) await trx('tx_items').insert(row);
