@@ -252,6 +252,21 @@ describe('queueing and flushing', () => {
     expect(await names()).to.deep.equal(['twice', 'twice', 'flushed first']);
   });
 
+  it('a queue of the transaction\'s first rows with ids awaited: the ids are drawn, and the queue goes in the background by COPY', async function () {
+    if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
+    const db = newKnex();
+    const { statements } = await recordStatements(db, () =>
+      batchTransaction(db, async (trx) => {
+        for (let i = 0; i < 400; i++) trx('q_items').insert({ name: `bare ${i}` }); // 400 rows: a flush of the ramp (RAMP_QUEUE_ROWS)
+        const [{ id }] = await trx('q_items').insert({ name: 'awaited' }).returning('id'); // and ids awaited, in the same tick
+        expect(Number(id)).to.be.greaterThan(0);
+      }),
+    );
+    // not a flush of its own at the end of the tick, which would send groups under 1,000 rows as INSERTs
+    expect(kinds(statements).filter((kind) => kind.startsWith('insert') || kind.startsWith('copy'))).to.deep.equal(['copy q_items', 'copy q_items']);
+    expect(await names()).to.deep.equal([...Array.from({ length: 400 }, (_, i) => `bare ${i}`), 'awaited']);
+  });
+
   it('flushes when maxQueuedRows rows are queued, in the background: the await that fills the queue waits only for the flush before', async () => {
     const db = newKnex();
     const flushed: number[] = [];
