@@ -25,9 +25,8 @@
 //                draws the ids awaited (one query).
 //
 // When the queue holds maxQueuedRows rows, or 400 among the transaction's
-// first 4,000 (see RAMP_QUEUE_ROWS), or 2,500 once the code has allocated
-// half of V8's young generation since the queue began (see YOUNG_SHARE), it
-// goes to a flush that runs in the background (`makeRoom`, the one path for
+// first 4,000 (the ramp), or 2,500 once the code has allocated half of V8's
+// young generation since the queue began (queue-policy.ts), it goes to a flush that runs in the background (`makeRoom`, the one path for
 // a full queue: the await that filled it calls it, and so does the
 // end-of-tick job, for inserts never awaited). The await that
 // filled the queue resolves once that flush has taken it (one that found it
@@ -75,10 +74,10 @@ import { type FlushStats, type ResolvedOptions, SAMPLED_CALL_SITES } from './opt
 import { keepOutcomesWanted, linkBuilder, linkSentinel, queuedInsertOf, QueuedInsert, type InsertOutcome } from './queued-insert';
 import { keepBuilderShapes } from './shape-keeper';
 import { distributeResult } from './statement-results';
+import { QueuePolicy } from './queue-policy';
 import { StagedCopies } from './staged-copies';
 import { type FlushItem, type Statement, writeStatements } from './statement-writer';
 import { type Catalog, catalogFor, type TableMeta } from './table-metadata';
-import { YoungGeneration } from './young-generation';
 
 const log = debug('knex-batch-inserts');
 
@@ -116,7 +115,7 @@ interface FlushRequest {
   stage?: boolean;
   /** The last flush before COMMIT: it may carry it (Batcher.commitsWith). */
   mayCommit?: boolean;
-  /** A flush of the ramp (RAMP_QUEUE_ROWS): every group COPY can carry goes by COPY, whatever its size. */
+  /** A flush of the ramp (queue-policy.ts): every group COPY can carry goes by COPY, whatever its size. */
   ramp?: boolean;
 }
 
@@ -143,7 +142,7 @@ const NO_ORIGIN: Origin = {};
  * one a full queue sends included, beyond two flushes, which always may:
  * enough for the server to have the next batch before it finishes one, a
  * round trip of 10 ms behind. Counted in rows, not only flushes, so that a
- * small queue (maxQueuedRows, or an aged one flushed, see YOUNG_SHARE) does not
+ * small queue (maxQueuedRows, or an aged one flushed, see queue-policy.ts) does not
  * shorten the pipeline: 100,000 parents and children in 2,000-row flushes,
  * 10 ms away, committed after a median 1.69 s two flushes at a time and
  * 1.51 s ten at a time (`npm run bench:timeline -- --rows 100000 --latency
@@ -151,48 +150,6 @@ const NO_ORIGIN: Origin = {};
  * not the inserts (see releaseCopied in statement-writer.ts).
  */
 const MAX_ROWS_ON_THEIR_WAY = 20_000;
-
-/**
- * A queue is also let go (staged or flushed) before it holds maxQueuedRows
- * rows, from EARLY_FLUSH_ROWS on, once the code has allocated this share of
- * V8's young generation since the queue began. A queued insert still alive
- * at two minor collections is copied to the old generation, which V8 lets
- * grow to about four times what was live at its last full collection, and
- * where most of what an allocation site made is still alive at a minor
- * collection, V8 allocates that site's objects in the old generation from
- * then on: a queue that outlives a young generation's worth of allocation
- * ends up in RSS until the load is over. Flushed (or staged) within half of one, its
- * inserts die young. `npm run bench:memory` (1,000,000 rows, default
- * options) peaked at 1.6-1.8x the rows with this, 3.6-4.1x without; with
- * this constant at 0.6 still 1.7-1.8x, at 0.7 3.6-3.9x (flushed, before
- * staging; see the README's memory figures).
- */
-const YOUNG_SHARE = 0.5;
-/** Enough rows for each table of a two-table loop to go by COPY (statement-writer.ts, COPY_MIN_ROWS), with room. */
-const EARLY_FLUSH_ROWS = 2_500;
-
-/**
- * A transaction's first RAMP_ROWS rows go in flushes of RAMP_QUEUE_ROWS
- * rows, sent in the background, each group by COPY whatever its size; later
- * groups of a table that went by COPY do too, in background flushes and the
- * last one (copiedTables, Batcher.statementsOf). The
- * server is idle while the code queues: without this, it gets a loop's first
- * rows only at COMMIT, or when maxQueuedRows are queued, and its work all
- * comes after the loop's. Small flushes put it to work after the first few
- * hundred rows, and for a loop of up to 4,000 rows the flush at COMMIT is
- * small. 1,000 parents and children took 1.33x and 1.39x the COPY floor's
- * time without this, 1.15x and 1.05x with it (`npm run bench -- --rows 1000
- * --latency 0 --reps 15 --contenders knex-batch-inserts,copy`, two runs
- * each, alternating, at 9483aa9 and 6f5afd8); flushing only while
- * the server was idle, or in flushes growing from 400 rows, gained less.
- * Beyond RAMP_ROWS, flushes stay large: the server spends about a
- * millisecond on each COPY besides its rows (staged-copies.ts), and
- * background flushes keep it busy anyway.
- */
-const RAMP_QUEUE_ROWS = 400;
-const RAMP_ROWS = 4_000;
-/** Answered awaits between two reads of the young generation (a read costs about a microsecond). */
-const READ_YOUNG_EVERY = 128;
 
 /**
  * Errors of an INSERT that may come from table metadata read before the
@@ -231,14 +188,8 @@ export class Batcher {
   private commitSent = false;
   committed = false;
   private roundTrips = 0;
-  /** Allocation since the queue began (see YOUNG_SHARE). */
-  private readonly young = new YoungGeneration();
-  /** Awaits answered at once, counted for READ_YOUNG_EVERY. */
-  private answered = 0;
-  /** Rows flushes have taken off the queue, for RAMP_ROWS. */
-  private rowsTaken = 0;
-  /** A flush of the ramp (RAMP_QUEUE_ROWS) ended without being released (INSERTs, a failure, nothing sent): see `ramping`. */
-  private rampStopped = false;
+  /** When the queue is let go of its own accord. */
+  private readonly policy: QueuePolicy;
   /** Tables that went by COPY in this transaction: their later groups may too, whatever their size (see statementsOf). */
   private readonly copiedTables = new Set<string>();
   /** Inserts queued so far, for captureCallSites: 'sampled'. */
@@ -263,6 +214,7 @@ export class Batcher {
     private readonly parent?: Batcher,
   ) {
     this.catalog = catalogFor(tx.client.config);
+    this.policy = new QueuePolicy(options.maxQueuedRows);
     // one pool of ids per transaction: nested transactions share their parent's, so ids keep queue order
     const pools = parent?.ids.pools ?? new IdAllocator(options.idBlock, this.catalog.idsLastUsed);
     this.ids = new IdAssignment(pools, this.catalog, this.drawAccess);
@@ -450,39 +402,28 @@ export class Batcher {
   /**
    * An answer known now. The await resolves at once, unless the queue holds
    * maxQueuedRows rows: then it resolves when a flush has taken the queue
-   * (`makeRoom`). A queue found aged (read every READ_YOUNG_EVERY answers,
-   * see YOUNG_SHARE) goes to a flush too, or is staged, without the await
+   * (`makeRoom`). A queue found aged (read every so many answers, see
+   * queue-policy.ts) goes to a flush too, or is staged, without the await
    * waiting for it: the connection may still be drawing ids in the
    * background, and the code may as well queue meanwhile. Waiting, the loop
    * of `npm run bench:timeline -- --rows 100000` stood still for about 45 ms
    * at its start, and its first COPY left at 52-79 ms instead of 39.
    */
   private afterRoom(answer: unknown): Promise<unknown> {
-    const readYoung = ++this.answered % READ_YOUNG_EVERY === 0;
+    const readYoung = this.policy.answeredAtOnce();
     if (this.queueFull()) return this.makeRoom().then(() => answer);
     if (readYoung && this.queueAged()) this.makeRoom().catch(() => undefined);
     return Promise.resolve(answer);
   }
 
-  /** The queue holds maxQueuedRows rows, or has aged (see YOUNG_SHARE): it goes to a flush. */
+  /** The queue is full or has aged (queue-policy.ts): it goes to a flush. */
   private queueDue(): boolean {
     return this.queueFull() || this.queueAged();
   }
 
-  /** The queue holds maxQueuedRows rows, counting those staged as text, or the transaction's first rows fill a small one (`ramping`). */
+  /** The queue holds maxQueuedRows rows, counting those staged as text, or the transaction's first rows fill a small one (queue-policy.ts). */
   private queueFull(): boolean {
-    return this.pendingRows >= this.options.maxQueuedRows || this.ramping();
-  }
-
-  /**
-   * The transaction has let go fewer than RAMP_ROWS rows and the queue holds
-   * RAMP_QUEUE_ROWS, unless a flush of the ramp ended with INSERTs (a table
-   * COPY cannot write, a server without COPY): such a flush lets the next
-   * task start only once it is answered, and the await that fills the queue
-   * again would wait for that answer each time.
-   */
-  private ramping(): boolean {
-    return !this.rampStopped && this.rowsTaken < RAMP_ROWS && this.queuedRows >= RAMP_QUEUE_ROWS;
+    return this.policy.full(this.queuedRows, this.staged.rows);
   }
 
   /** Rows a flush would send now: those queued, and those staged as text. */
@@ -491,7 +432,7 @@ export class Batcher {
   }
 
   private queueAged(): boolean {
-    return this.queuedRows >= EARLY_FLUSH_ROWS && this.young.filledSinceMark(YOUNG_SHARE);
+    return this.policy.aged(this.queuedRows);
   }
 
   /**
@@ -514,7 +455,7 @@ export class Batcher {
         this.room = undefined;
         if (!this.queueDue()) return resolve(); // taken meanwhile
         const carried = this.pendingRows;
-        const ramp = this.ramping();
+        const ramp = this.policy.ramping(this.queuedRows);
         let released = false;
         // takes the queue before it first awaits; once its statements are sent, it is on its way
         const sent = () => {
@@ -525,7 +466,7 @@ export class Batcher {
         };
         const flushing: Promise<unknown> = this.flushQueue({ release: sent, stage: !this.queueFull(), ramp });
         resolve();
-        await flushing.finally(() => (this.rampStopped ||= ramp && !released));
+        await flushing.finally(() => ramp && this.policy.rampFlushEnded(released));
       }).catch(reject); // after resolve(), the failure reaches the next await instead
     }));
   }
@@ -611,7 +552,7 @@ export class Batcher {
       if (insert.state === 'queued') return true;
       this.awaitingFlush.delete(insert);
     }
-    return this.idWaiters.length > 0 && this.pendingRows >= this.options.maxQueuedRows; // a ramp's queue goes by makeRoom
+    return this.idWaiters.length > 0 && this.policy.overMax(this.pendingRows); // a ramp's queue goes by makeRoom
   }
 
   /** Id waiters that ids cannot answer (no sequence, triggers, explicit keys) wait for the flush instead. */
@@ -824,10 +765,9 @@ export class Batcher {
       }
       insert.state = 'flushing';
       taken.push(insert);
-      this.rowsTaken += insert.size;
     }
     this.queue = this.queue.slice(end);
-    if (end > 0) this.young.mark();
+    if (end > 0) this.policy.taken(taken.reduce((rows, insert) => rows + insert.size, 0));
     this.queuedRows = this.queue.reduce((rows, insert) => rows + insert.size, 0);
     this.tracked = Math.max(0, this.tracked - end);
     this.ids.untrack();

@@ -1,6 +1,6 @@
 // COPY text written ahead of the flush that sends it.
 //
-// A queue that has aged (YOUNG_SHARE in batcher.ts) must be let go before V8
+// A queue that has aged (YOUNG_SHARE in queue-policy.ts) must be let go before V8
 // moves its inserts to the old generation. Sent as a flush of its own, it
 // makes the server run more and smaller COPYs, and PostgreSQL spends about
 // 1-1.8 ms on each COPY of 1,000 rows or more besides its rows (100,000

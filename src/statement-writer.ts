@@ -26,7 +26,7 @@ const MAX_PARAMETERS = 65_535;
  * unless a COPY of their table is staged: they join it where their columns
  * match, without a statement of their own (staged-copies.ts), and are a
  * small COPY of their own where they do not. A transaction's first flushes,
- * small on purpose, go by COPY too (RAMP_QUEUE_ROWS in batcher.ts), and so,
+ * small on purpose, go by COPY too (RAMP_QUEUE_ROWS in queue-policy.ts), and so,
  * in background flushes and the last one, do later groups of a table that
  * went by COPY (Batcher.statementsOf).
  */

@@ -83,7 +83,7 @@ describe('errors', () => {
     }).catch((e) => e);
     expect(error).to.be.instanceOf(BatchInsertError);
     expect(error).to.include({ code: '22P02', table: 'e_people' });
-    // the transaction's first rows go in flushes of 400 (RAMP_QUEUE_ROWS in batcher.ts): the 1,501st is line 301 of the fourth
+    // the transaction's first rows go in flushes of 400 (RAMP_QUEUE_ROWS in queue-policy.ts): the 1,501st is line 301 of the fourth
     expect(error.where).to.match(/^COPY e_people, line 301, column age/);
     expect(error.queuedAt).to.match(new RegExp(`^${site}:`));
     expect(error.message).to.contain('row 0 of the insert queued at');
@@ -141,7 +141,7 @@ describe('errors', () => {
     const error = await batchTransaction(knex, async (trx) => {
       site = await queueAgingPeople(trx, 12_000, 9000);
     }).catch((e) => e);
-    // after the transaction's first 4,000 rows (RAMP_ROWS in batcher.ts), the queue aged every few thousand rows;
+    // after the transaction's first 4,000 rows (RAMP_ROWS in queue-policy.ts), the queue aged every few thousand rows;
     // flushed each time, the bad row would be on another line of another COPY
     expect(error).to.include({ code: '22P02', table: 'e_people' });
     expect(error.where).to.match(/^COPY e_people, line 5001, column age/);
@@ -153,7 +153,7 @@ describe('errors', () => {
     if (databaseSource() === 'PGlite') this.skip(); // its socket server has no COPY FROM STDIN: rows go as INSERTs
     let site = '';
     const error = await batchTransaction(knex, async (trx) => {
-      site = await queueAgingPeople(trx, 9000, 6000); // after the transaction's first 4,000 rows (RAMP_ROWS in batcher.ts)
+      site = await queueAgingPeople(trx, 9000, 6000); // after the transaction's first 4,000 rows (RAMP_ROWS in queue-policy.ts)
       // the queue aged and was staged, its rows' ids left to the column default: it goes before ids are drawn
       const outcome = await trx('e_people').insert({ email: 'last@x', name: 'last', age: 1 }).returning('id').catch((e) => e);
       expect(outcome).to.be.an('error'); // this await's draw waited for the staged text, which failed

@@ -134,7 +134,7 @@ describe('foreign keys', () => {
         }
       }, { onFlush: (stats) => flushes.push(stats) }),
     );
-    // 16,000 rows: the transaction's first 4,000 in flushes of 400 (RAMP_ROWS in batcher.ts), then the flush at 10,000
+    // 16,000 rows: the transaction's first 4,000 in flushes of 400 (RAMP_ROWS in queue-policy.ts), then the flush at 10,000
     // (staged text and the queue) and the one before COMMIT
     expect(flushes.map(({ rows }) => rows)).to.deep.equal([...Array<number>(10).fill(400), 10_000, 2000]);
     expect(flushes[10].staged).to.be.greaterThan(0);

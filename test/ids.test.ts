@@ -191,7 +191,7 @@ describe('pre-allocated ids', () => {
   it('draws a repeated large job\'s first 10,000 ids while it waits and the rest right after, in the background, in queue order', async () => {
     const db = await afterLargeJob();
     const { result, statements } = await recordStatements(db, () => batchTransaction(db, largeJob));
-    // the ids, then the rows: flushed at 10,000 rows or earlier as the loop allocates (batcher.ts, YOUNG_SHARE),
+    // the ids, then the rows: flushed at 10,000 rows or earlier as the loop allocates (queue-policy.ts, YOUNG_SHARE),
     // by COPY, or by INSERT for a last flush under 1,000 rows and on PGlite, whose socket server takes no COPY
     const [first, writes, last] = [kinds(statements).slice(0, 3), kinds(statements).slice(3, -1), kinds(statements).slice(-1)];
     expect([first, last]).to.deep.equal([['BEGIN', 'ids', 'ids'], ['COMMIT']]);

@@ -91,7 +91,7 @@ describe('COPY of several tables in one round trip', () => {
     const { statements } = await recordStatements(knex, () =>
       batchTransaction(knex, (trx) => load(trx)(), { onFlush: (stats) => flushes.push(stats) }));
     // the awaits drew the parents' ids in growing blocks (see ids.test.ts); flushes of 400 rows sent the rows, the transaction's
-    // first (RAMP_QUEUE_ROWS in batcher.ts)
+    // first (RAMP_QUEUE_ROWS in queue-policy.ts)
     const copies = Array.from({ length: 6 }, () => ['copy cp_parents', 'copy cp_children']).flat();
     expect(kinds(statements).filter((kind) => kind !== 'ids')).to.deep.equal(['BEGIN', 'catalog', ...copies, 'COMMIT']);
     expect(flushes.map(({ statements, roundTrips, rows }) => ({ statements, roundTrips, rows }))).to.deep.equal(Array(6).fill({ statements: 2, roundTrips: 1, rows: 400 }));

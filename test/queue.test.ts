@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import type { Knex } from 'knex';
 import { batchTransaction, type FlushStats } from '../src';
+import { QueuePolicy } from '../src/queue-policy';
 import { databaseSource, newKnex } from './support/setup';
 import { allocateYoung } from './support/young-garbage';
 import { kinds, recordStatements } from './support/statements';
@@ -257,7 +258,7 @@ describe('queueing and flushing', () => {
     const db = newKnex();
     const { statements } = await recordStatements(db, () =>
       batchTransaction(db, async (trx) => {
-        for (let i = 0; i < 400; i++) trx('q_items').insert({ name: `bare ${i}` }); // 400 rows: a flush of the ramp (RAMP_QUEUE_ROWS)
+        for (let i = 0; i < 400; i++) trx('q_items').insert({ name: `bare ${i}` }); // 400 rows: a flush of the ramp (RAMP_QUEUE_ROWS in queue-policy.ts)
         const [{ id }] = await trx('q_items').insert({ name: 'awaited' }).returning('id'); // and ids awaited, in the same tick
         expect(Number(id)).to.be.greaterThan(0);
       }),
@@ -297,13 +298,13 @@ describe('queueing and flushing', () => {
     );
     expect(flushes.reduce((rows, flush) => rows + flush.rows, 0)).to.equal(12000);
     if (databaseSource() === 'PGlite') {
-      // its socket server takes no COPY: the transaction's first flush of 400 rows (RAMP_QUEUE_ROWS in batcher.ts) was
+      // its socket server takes no COPY: the transaction's first flush of 400 rows (RAMP_QUEUE_ROWS in queue-policy.ts) was
       // INSERTs, which end the small flushes, and the aged queues are flushed as INSERTs
       expect(flushes[0].rows).to.equal(400);
       expect(flushes.length).to.be.at.least(3);
       expect(flushes.slice(1, -1).every(({ rows }) => rows >= 2500)).to.equal(true);
     } else {
-      // after the transaction's first 4,000 rows, in flushes of 400 (RAMP_ROWS in batcher.ts), the text of the aged queues
+      // after the transaction's first 4,000 rows, in flushes of 400 (RAMP_ROWS in queue-policy.ts), the text of the aged queues
       // waited for the flush before COMMIT, which sent it and the rest as one COPY; no id was awaited, so no id is drawn:
       // the column default numbers the rows as the COPY runs, in queue order
       expect(flushes.map(({ rows }) => rows)).to.deep.equal([...Array<number>(10).fill(400), 8000]);
@@ -334,5 +335,38 @@ describe('queueing and flushing', () => {
     });
     expect(kinds(statements)).to.deep.equal(['BEGIN', 'ROLLBACK']);
     expect(await names()).to.deep.equal([]);
+  });
+});
+
+describe('when the queue is let go (src/queue-policy.ts)', () => {
+  it('is full at maxQueuedRows, queued and staged rows together', () => {
+    const policy = new QueuePolicy(1000);
+    policy.taken(4000); // past the ramp
+    expect([policy.full(999, 0), policy.full(600, 400), policy.full(0, 1000)]).to.deep.equal([false, true, true]);
+  });
+
+  it('lets the first 4,000 rows go from 400 queued rows, staged text aside', () => {
+    const policy = new QueuePolicy(10_000);
+    expect([policy.full(399, 0), policy.full(0, 400), policy.full(400, 0)]).to.deep.equal([false, false, true]);
+    policy.taken(3999);
+    expect(policy.ramping(400)).to.equal(true);
+    policy.taken(1);
+    expect(policy.ramping(400)).to.equal(false);
+  });
+
+  it('ends the ramp after a flush of it that was answered before it was released (it ended with INSERTs)', () => {
+    const policy = new QueuePolicy(10_000);
+    policy.rampFlushEnded(true);
+    expect(policy.ramping(400)).to.equal(true);
+    policy.rampFlushEnded(false);
+    policy.rampFlushEnded(true);
+    expect(policy.ramping(400)).to.equal(false);
+  });
+
+  it('asks whether the queue aged every 128 answers, and only from 2,500 rows', () => {
+    const policy = new QueuePolicy(10_000);
+    const asks = Array.from({ length: 256 }, () => policy.answeredAtOnce()).flatMap((ask, i) => (ask ? [i + 1] : []));
+    expect(asks).to.deep.equal([128, 256]);
+    expect(policy.aged(2499)).to.equal(false);
   });
 });

@@ -90,7 +90,7 @@ describe('transactions', () => {
     });
     await batchTransaction(db, async (t) => {
       trx = t;
-      // three flushes of 400 rows (RAMP_QUEUE_ROWS in batcher.ts), then the fourth COPY: the last flush, with the COMMIT
+      // three flushes of 400 rows (RAMP_QUEUE_ROWS in queue-policy.ts), then the fourth COPY: the last flush, with the COMMIT
       for (let i = 0; i < 1300; i++) await t('tx_items').insert({ name: `n${i}` });
     });
     expect(await late).to.match(/COMMIT went with its last flush|Transaction query already complete/);
@@ -113,7 +113,7 @@ describe('transactions', () => {
         await sp('tx_items').insert({ name: 'late' });
       }).then(() => 'written', (e: Error) => e.message);
       await new Promise((resolve) => setImmediate(resolve)); // the savepoint is open
-      // three flushes of 400 rows (RAMP_QUEUE_ROWS in batcher.ts), then the fourth COPY: the last flush, with the COMMIT
+      // three flushes of 400 rows (RAMP_QUEUE_ROWS in queue-policy.ts), then the fourth COPY: the last flush, with the COMMIT
       for (let i = 0; i < 1300; i++) await trx('tx_items').insert({ name: `n${i}` });
     });
     expect(await nested).to.match(/COMMIT went with its last flush|Transaction query already complete/);
@@ -168,7 +168,7 @@ describe('transactions', () => {
       await batchTransaction(knex, (trx) => addFamilies(trx, 300)); // a job run again draws its ids in one query
       await knex.raw('truncate tx_parents, tx_children restart identity');
       const { roundTrips } = await recordRoundTrips(() => recordStatements(knex, () => batchTransaction(knex, (trx) => addFamilies(trx, 300))));
-      // 600 rows: a flush of the first 400 (RAMP_QUEUE_ROWS in batcher.ts), then the last one with the COMMIT
+      // 600 rows: a flush of the first 400 (RAMP_QUEUE_ROWS in queue-policy.ts), then the last one with the COMMIT
       expect(roundTrips.map((text) => text.replace(/ \(.*/s, ''))).to.deep.equal(['BEGIN;\nselect', 'copy "tx_parents"', 'copy "tx_parents"']);
       expect(roundTrips[2].split(';\n').map((sql) => sql.replace(/ \(.*/, ''))).to.deep.equal(['copy "tx_parents"', 'copy "tx_children"', 'commit']);
       const { rows } = await knex.raw('select count(*)::int n from tx_children c join tx_parents p on p.id = c.parent_id and p.name = \'p\' || c.n');

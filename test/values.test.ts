@@ -59,7 +59,7 @@ describe('values', () => {
     const db = newKnex().on('query', ({ sql }: { sql: string }) => statements.push(sql));
     await batchTransaction(db, insertAll);
     await db.destroy();
-    // three flushes of 400 rows, the transaction's first (RAMP_QUEUE_ROWS in batcher.ts); PGlite has no COPY FROM STDIN
+    // three flushes of 400 rows, the transaction's first (RAMP_QUEUE_ROWS in queue-policy.ts); PGlite has no COPY FROM STDIN
     expect(statements.filter((sql) => sql.startsWith('copy '))).to.have.length(databaseSource() === 'PGlite' ? 0 : 3);
     expect(await knex('v_copy').select('*').orderBy('id')).to.deep.equal(plain);
   });

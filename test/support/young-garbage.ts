@@ -1,5 +1,5 @@
 // Allocation that dies young, for tests of what happens when a queue ages
-// (src/batcher.ts, YOUNG_SHARE).
+// (src/queue-policy.ts, YOUNG_SHARE).
 
 const held: unknown[][] = [];
 
