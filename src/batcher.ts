@@ -26,12 +26,12 @@
 //
 // When the queue holds maxQueuedRows rows, or 400 among the transaction's
 // first 4,000 (the ramp), or 2,500 once the code has allocated half of V8's
-// young generation since the queue began (queue-policy.ts), it goes to a flush that runs in the background (`makeRoom`, the one path for
-// a full queue: the await that filled it calls it, and so does the
-// end-of-tick job, for inserts never awaited). The await that
-// filled the queue resolves once that flush has taken it (one that found it
-// aged does not wait), so the code queues the next batch while the server
-// writes this one. A queue taken only because it aged, whose flush is all
+// young generation since the queue began (queue-policy.ts), it goes to a
+// flush that runs in the background (`makeRoom`, the one path for a full
+// queue: the await that filled it calls it, and so does the end-of-tick job,
+// for inserts never awaited). The await that filled the queue resolves once
+// that flush has taken it (one that found it aged does not wait), so the
+// code queues the next batch while the server writes this one. A queue taken only because it aged, whose flush is all
 // COPY and that no await waits for, is staged instead: its COPY text is
 // written and waits, counted among the queued rows, to be sent with the
 // COPYs of the next flush (staged-copies.ts). A flush whose last statements
@@ -653,12 +653,13 @@ export class Batcher {
     return this.commitSent || this.parent?.afterCommit === true;
   }
 
-  private copy(commands: readonly CopyCommand[], end?: FlushEnd): Promise<CopyBatchResult> {
+  /** Sends a batch of COPYs; `commits` says whether COMMIT went with it. */
+  private copy(commands: readonly CopyCommand[], end?: FlushEnd): { commits: boolean; answer: Promise<CopyBatchResult> } {
     this.countRoundTrip();
     // asked now: code resumed while earlier statements of the flush ran may have queued more, or awaits one of its inserts
     const commits = end?.commit() === true;
     if (commits) this.sendingCommit();
-    return this.tx.copy(commands, end?.sent, commits);
+    return { commits, answer: this.tx.copy(commands, end?.sent, commits) };
   }
 
   /**
@@ -903,9 +904,7 @@ export class Batcher {
   /** Runs consecutive COPY statements in one round trip, the last of a flush with what `end` asks for. */
   private async copyStatements(statements: readonly Statement[], end?: FlushEnd): Promise<StatementResult[]> {
     const commands = statements.map(({ sql, copyData }) => ({ sql, data: copyData!() }));
-    const commitSentBefore = this.commitSent;
-    const answer = this.copy(commands, end);
-    const carriesCommit = !commitSentBefore && this.commitSent; // batches before it may be answered after COMMIT was sent
+    const { commits: carriesCommit, answer } = this.copy(commands, end);
     const { rowCounts, error, committed } = await answer;
     this.committed ||= committed;
     if (error !== undefined && carriesCommit && rowCounts.length === statements.length) {
