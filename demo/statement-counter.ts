@@ -34,7 +34,7 @@ export function countStatementsOf(Client: ClientClass): void {
   prototype.query = function (this: unknown, ...args: unknown[]) {
     if (counting) {
       const copies = copyCommands(args[0]);
-      count.statements += Math.max(1, copies + commits(args[0])) + carriedBegin(args[0]);
+      count.statements += Math.max(1, copies + (copies > 0 ? commits(args[0]) : 0)) + carriedBegin(args[0]);
       // A COPY FROM STDIN through pg-copy-streams costs two round trips: the
       // server first answers CopyInResponse, then the data goes and
       // CommandComplete comes back. A query object that sends its data
@@ -66,10 +66,9 @@ function copyCommands(query: unknown): number {
   return candidate.text.split(';').filter((sql) => /^\s*copy\b/i.test(sql)).length;
 }
 
-/** A COMMIT that a batch of COPYs carries (knex-batch-inserts' last flush): knex's own COMMIT then reaches no pg Client. */
-function commits(query: unknown): number {
-  if (copyCommands(query) === 0) return 0;
-  return (query as { text: string }).text.split(';').filter((sql) => /^\s*commit\b/i.test(sql)).length;
+/** The COMMIT a batch of COPYs carries (knex-batch-inserts' last flush): knex's own COMMIT then reaches no pg Client. */
+function commits(batch: unknown): number {
+  return (batch as { text: string }).text.split(';').filter((sql) => /^\s*commit\b/i.test(sql)).length;
 }
 
 /** 1 when a query's text opens with a BEGIN and goes on with more (knex-batch-inserts' held BEGIN, src/held-begin.ts). */
